@@ -1,0 +1,54 @@
+// Side-by-side benchmark of the detector against the uninstrumented run (and native tools when
+// present): wall time and peak RSS, median of N runs, all configurations interleaved in one run so
+// that machine noise hits them alike.
+//   node bench/run.mjs [--runs 5] [--only churn,tree,containers]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+const runs = Number(opt('--runs', 5));
+const only = opt('--only', 'churn,tree,containers').split(',');
+const build = path.join(here, 'build');
+if (!existsSync(path.join(build, 'churn.wasm'))) spawnSync(path.join(here, 'build.sh'), { stdio: 'inherit' });
+
+const kml = path.join(root, 'bin', 'kmemleak');
+const configs = (w) => [
+  ['wasm, no tool', ['node', path.join(here, 'plain-run.mjs'), path.join(build, `${w}.wasm`)]],
+  ['kmemleak run', [kml, 'run', '--exitcode', '0', '--report', '/dev/null', path.join(build, `${w}.wasm`)]],
+  ['kmemleak run --stack=off', [kml, 'run', '--stack=off', '--exitcode', '0', '--report', '/dev/null', path.join(build, `${w}.wasm`)]],
+  ['native, no tool', [path.join(build, `${w}.native`)]],
+  ['native LSan', [path.join(build, `${w}.lsan`)]],
+  ['valgrind memcheck', ['valgrind', '-q', '--leak-check=full', path.join(build, `${w}.native`)]],
+];
+
+function once(cmd) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...cmd], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', LSAN_OPTIONS: 'exitcode=0' } });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [secs, kb] = last.split(' ').map(Number);
+  return { secs, mb: kb / 1024, ok: r.status === 0, err: r.status === 0 ? '' : r.stderr.slice(-300) };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+for (const w of only) {
+  const cs = configs(w).filter(([, cmd]) => cmd[0] !== 'valgrind' || w !== 'tree' || true);
+  const times = cs.map(() => []), mems = cs.map(() => []), fails = cs.map(() => '');
+  for (let i = 0; i < runs; i++) {
+    cs.forEach(([name, cmd], j) => {
+      if (name.startsWith('valgrind') && i > 0 && times[j][0] > 60) return; // one run is enough when that slow
+      const r = once(cmd);
+      if (!r.ok) fails[j] = r.err;
+      times[j].push(r.secs); mems[j].push(r.mb);
+    });
+  }
+  const base = median(times[0]);
+  console.log(`\n### ${w} (median of ${runs})\n\n| configuration | wall s | × wasm | peak RSS MiB |\n|---|---|---|---|`);
+  cs.forEach(([name], j) => {
+    const t = median(times[j]);
+    console.log(`| ${name} | ${t.toFixed(3)} | ${(t / base).toFixed(2)} | ${median(mems[j]).toFixed(0)} |${fails[j] ? ' failed: ' + fails[j].split('\n')[0] : ''}`);
+  });
+}
