@@ -1,0 +1,188 @@
+// Engine benchmarks (run after `npx tsc -p tsconfig.json`): add+delete pairs, scan throughput,
+// CRC32, metadata per object at 10M live objects. Prints a Markdown section and, with --write,
+// replaces the "## Engine" section of bench/RESULTS.md (other sections are left alone).
+//
+//   node bench/engine.mjs [--write] [--quick]
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { Kmemleak } from '../dist/engine/index.js';
+import { crc32 } from '../dist/engine/crc32.js';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const lines = [];
+const out = (s) => {
+  lines.push(s);
+  console.log(s);
+};
+
+const quiet = { log: () => {}, scanPeriodSecs: 0, minAgeMs: 0 };
+const ns = (t0, n) => ((performance.now() - t0) * 1e6) / n;
+const best = (runs, f) => {
+  let b = Infinity;
+  for (let i = 0; i < runs; i++) b = Math.min(b, f());
+  return b;
+};
+
+// Deterministic PRNG (xorshift32).
+let seed = 0x9e3779b9;
+const rnd = () => {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return seed >>> 0;
+};
+
+function addDelete() {
+  const k = new Kmemleak(quiet);
+  k.attachMemory(() => new ArrayBuffer(64));
+  const trace = k.depot.save(new Uint32Array([1, 2, 3, 4]), 4);
+  // A realistic table: 1M live objects in the background.
+  const LIVE = quick ? 100_000 : 1_000_000;
+  for (let i = 0; i < LIVE; i++) k.alloc(0x100000 + i * 32, 24, 1, trace);
+  const N = quick ? 1_000_000 : 10_000_000;
+  const pair = best(5, () => {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) {
+      const p = 0x4000000 + (i & 0xffff) * 16;
+      k.alloc(p, 16, 1, trace);
+      k.free(p, 0);
+    }
+    return ns(t0, N);
+  });
+  // Batches: 64K allocations, then their frees (slots and hash entries churn).
+  const B = 65536;
+  const batch = best(5, () => {
+    const t0 = performance.now();
+    for (let r = 0; r < N / B; r++) {
+      for (let i = 0; i < B; i++) k.alloc(0x4000000 + i * 16, 16, 1, trace);
+      for (let i = 0; i < B; i++) k.free(0x4000000 + i * 16, 0);
+    }
+    return ns(t0, N);
+  });
+  out(`| add+delete pair, immediate (1M live in background) | ${pair.toFixed(1)} ns |`);
+  out(`| add+delete pair, 64K adds then 64K frees | ${batch.toFixed(1)} ns |`);
+}
+
+function buildHeap(pointerFraction) {
+  // 256 MiB of heap holding 1M objects of 256 bytes, above 64 KiB of "static data" (the root).
+  const OBJ = quick ? 1 << 17 : 1 << 20;
+  const SIZE = 256;
+  const BASE = 0x10000;
+  const bytes = BASE + OBJ * SIZE;
+  const buf = new ArrayBuffer(bytes);
+  const u32 = new Uint32Array(buf);
+  const wordsPerObj = SIZE / 4;
+  for (let o = 0; o < OBJ; o++) {
+    const w0 = (BASE + o * SIZE) >>> 2;
+    for (let w = 0; w < wordsPerObj; w++) {
+      const r = rnd();
+      if ((r & 0xffff) < pointerFraction * 65536) {
+        const t = rnd() % OBJ;
+        u32[w0 + w] = BASE + t * SIZE + (rnd() & (SIZE - 1));
+      } else {
+        // Non-pointers: zeroes, small integers and large values, all outside the heap's range.
+        const kind = r >>> 30;
+        u32[w0 + w] = kind === 0 ? 0 : kind === 1 ? r & 0x7fff : 0x80000000 | r;
+      }
+    }
+    // A chain keeps every object reachable from the root.
+    if (pointerFraction > 0 && o + 1 < OBJ) u32[w0] = BASE + (o + 1) * SIZE;
+  }
+  u32[0] = BASE;
+  return { buf, OBJ, SIZE, BASE, bytes };
+}
+
+function scanBench(label, pointerFraction, minCount) {
+  const h = buildHeap(pointerFraction);
+  const k = new Kmemleak(quiet);
+  k.attachMemory(() => h.buf);
+  k.setRootProvider((add) => add(0, h.BASE));
+  for (let o = 0; o < h.OBJ; o++) k.alloc(h.BASE + o * h.SIZE, h.SIZE, minCount, 0);
+  k.scan(); // warm-up; also settles checksums
+  const ms = best(3, () => {
+    const t0 = performance.now();
+    k.scan();
+    return performance.now() - t0;
+  });
+  const gbps = h.bytes / (ms / 1000) / 1e9;
+  out(`| scan ${label}: ${(h.bytes / 2 ** 20).toFixed(0)} MiB, ${h.OBJ} objects | ${ms.toFixed(0)} ms, ${gbps.toFixed(2)} GB/s |`);
+  return k;
+}
+
+function crcBench() {
+  const n = quick ? 1 << 24 : 1 << 28;
+  const buf = new ArrayBuffer(n);
+  const u8 = new Uint8Array(buf);
+  for (let i = 0; i < n; i += 4096) u8[i] = rnd() & 0xff;
+  const u32 = new Uint32Array(buf);
+  const ms = best(3, () => {
+    const t0 = performance.now();
+    crc32(u8, u32, 0, n);
+    return performance.now() - t0;
+  });
+  const zms = best(3, () => {
+    const t0 = performance.now();
+    zlibCrc32(u8);
+    return performance.now() - t0;
+  });
+  if (crc32(u8, u32, 0, n) !== zlibCrc32(u8)) throw new Error('crc mismatch');
+  out(`| CRC32 slice-by-8, ${n >>> 20} MiB | ${(n / (ms / 1000) / 1e9).toFixed(2)} GB/s (zlib native: ${(n / (zms / 1000) / 1e9).toFixed(2)} GB/s) |`);
+}
+
+function memoryBench() {
+  const N = quick ? 1_000_000 : 10_000_000;
+  const k = new Kmemleak(quiet);
+  const trace = k.depot.save(new Uint32Array([1, 2]), 2);
+  k.attachMemory(() => new ArrayBuffer(65536));
+  global.gc?.();
+  const before = process.memoryUsage().arrayBuffers;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) k.alloc(0x10000 + i * 16, 16, 1, trace);
+  const addNs = ns(t0, N);
+  const s = k.stats();
+  const per = (s.tableBytes + s.hashBytes) / s.liveObjects;
+  const tableOnly = (s.tableBytes / s.slotCapacity).toFixed(0);
+  out(
+    `| metadata at ${N / 1e6}M live objects | ${per.toFixed(1)} B/object (table ${(s.tableBytes / 2 ** 20).toFixed(0)} MiB for ` +
+      `${s.slotCapacity} slots at ${tableOnly} B, hash ${(s.hashBytes / 2 ** 20).toFixed(0)} MiB); ${addNs.toFixed(0)} ns per add while growing |`,
+  );
+  const t1 = performance.now();
+  k.scan(); // builds the address snapshot (radix sort) over 10M objects
+  const scanMs = performance.now() - t1;
+  const s2 = k.stats();
+  const after = process.memoryUsage().arrayBuffers;
+  out(
+    `| scan-time index at ${N / 1e6}M objects | ${(s2.snapshotBytes / s2.liveObjects).toFixed(1)} B/object transient; ` +
+      `scan of the (unreadable, clipped) 10M objects ${scanMs.toFixed(0)} ms; ArrayBuffers total ${((after - before) / s2.liveObjects).toFixed(1)} B/object |`,
+  );
+}
+
+const date = '2026-11-22';
+out('## Engine');
+out('');
+out(`Machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores, shared), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`);
+out(`Command: \`npx tsc -p tsconfig.json && node bench/engine.mjs${quick ? ' --quick' : ''}\`. Date: ${date}. Best of 3-5 runs.`);
+out('');
+out('| what | figure |');
+out('|---|---|');
+addDelete();
+scanBench('10% of words point into objects', 0.1, 1);
+scanBench('pointer-free (all objects grey)', 0, 0);
+crcBench();
+memoryBench();
+out('');
+
+if (args.has('--write')) {
+  const path = new URL('./RESULTS.md', import.meta.url);
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
+  const section = lines.join('\n') + '\n';
+  const start = text.indexOf('\n## Engine\n');
+  let next;
+  if (start >= 0) {
+    const rest = text.indexOf('\n## ', start + 1);
+    next = text.slice(0, start + 1) + section + (rest >= 0 ? text.slice(rest + 1) : '');
+  } else next = text.replace(/\n*$/, '\n\n') + section;
+  writeFileSync(path, next);
+}

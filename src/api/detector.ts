@@ -1,0 +1,255 @@
+/**
+ * Instantiation through the detector, for the embedding API: instrument the bytes (src/wasm/
+ * instrument), build the engine and symbolizer, wire the allocator hooks and the `kmemleak`
+ * annotation imports, instantiate with the host's imports, then bind memory, roots and the
+ * export wrappers. This composes the other parts' exported functions; `kmemleak run` has its own
+ * composition (src/wasm/runtime/run.ts) for WASI commands under Node.
+ *
+ * Invariants:
+ * - The host's import object is never mutated: a merged copy is passed to WebAssembly.
+ * - A module without an allocator the rewriter can find is not an error here: prepare() returns
+ *   null and the caller instantiates it untouched (Emscripten side modules, helper modules).
+ * - Frames are symbolized from the original binary; an unnamed function that the module exports
+ *   takes its export name (release builds keep export names when they strip the name section).
+ * - Automatic scans are vetoed while a wasm frame is live (canScan), and retried later.
+ */
+import { Kmemleak } from '../engine/index.js';
+import { instrument, type Instrumented, type AllocatorOption, AllocatorNotFoundError } from '../wasm/instrument/index.js';
+import { Symbolizer } from '../symbolize/index.js';
+import type { Frame, TraceDescriber } from '../symbolize/frame.js';
+import { AllocatorFrames, Backtraces } from '../wasm/runtime/backtraces.js';
+import { annotationImports, ANNOTATION_MODULE } from '../wasm/runtime/annotations.js';
+import { rootProvider } from '../wasm/runtime/roots.js';
+import { readModuleInfo, KIND_FUNC } from '../wasm/runtime/module-info.js';
+import { CallTracker } from './calls.js';
+import { emscriptenAllocators } from './emscripten-allocators.js';
+import { RootRegistry } from './roots.js';
+import { KmemleakHandle } from './handle.js';
+import { apiStaticRoots, emscriptenStack, DEFAULT_STACK_SIZE } from './static-roots.js';
+import { subtractRanges } from '../wasm/runtime/roots.js';
+
+export interface DetectorOptions {
+  /** Minimum age (ms) of objects reported by scans while the program runs. Default 5000. */
+  minAgeMs?: number;
+  /** Automatic scan period in seconds; 0 or 'off' disables. Default 600. */
+  scan?: number | 'off';
+  /** Delay of the first automatic scan in seconds. Default 60. */
+  firstScan?: number;
+  /** Scan the live shadow stack (stack=on). Default true. */
+  stack?: boolean;
+  /** kmemleak's messages (one line per call). Default console.error. */
+  log?: (line: string) => void;
+  /** Shown in "N new suspected memory leaks (see ...)". Default "kmemleak.read()". */
+  reportLocation?: string;
+  /** Explicit allocator entry points (names or function indices), as `--allocator`. */
+  allocator?: AllocatorOption;
+  /** Source map JSON text for the module (frames get file:line from it). */
+  sourceMap?: string;
+  /** The pid shown in reports. Default 1. */
+  pid?: number;
+  /** Size of the stack region (bytes) where the layout cannot be read from the module. Default 64 KiB. */
+  stackSize?: number;
+  /** Extra static root ranges [start, end) (e.g. a region the layout reader does not know). */
+  extraRoots?: Array<[number, number]>;
+}
+
+export interface Prepared {
+  original: Uint8Array;
+  instrumented: Instrumented;
+  module: WebAssembly.Module;
+  engine: Kmemleak;
+  tracker: CallTracker;
+  roots: RootRegistry;
+  /** The host's imports plus ours (hooks, and `kmemleak` when the module imports it). */
+  imports(host: WebAssembly.Imports | undefined): WebAssembly.Imports;
+  /** After instantiation: memory, roots, wrapped exports. */
+  bind(instance: WebAssembly.Instance, imports: WebAssembly.Imports): KmemleakHandle;
+}
+
+function exportNames(bytes: Uint8Array): Map<number, string> {
+  const out = new Map<number, string>();
+  try {
+    for (const e of readModuleInfo(bytes, 'module').exports) {
+      if (e.kind === KIND_FUNC && !out.has(e.index)) out.set(e.index, e.name);
+    }
+  } catch {
+    /* unreadable exports: no fallback names */
+  }
+  return out;
+}
+
+/** Names frames from the symbolizer, with export names for functions it cannot name. */
+class FrameNamer {
+  constructor(
+    private readonly sym: Symbolizer,
+    private readonly exported: Map<number, string>,
+  ) {}
+  frame(funcIndex: number, offset: number): Frame {
+    const f = this.sym.frame(funcIndex, offset);
+    if (f.function === null) {
+      const e = this.exported.get(funcIndex);
+      if (e !== undefined) f.function = e;
+    }
+    return f;
+  }
+}
+
+/**
+ * Instruments and compiles; null when the module has no allocator to watch (the caller
+ * instantiates it as it is). Malformed or unsupported modules throw a one-line Error.
+ */
+export async function prepare(original: Uint8Array, opts: DetectorOptions = {}): Promise<Prepared | null> {
+  let inst: Instrumented;
+  const allocator = opts.allocator ?? emscriptenAllocators(original) ?? undefined;
+  try {
+    inst = instrument(original, allocator ? { allocator } : {});
+  } catch (e) {
+    if (e instanceof AllocatorNotFoundError && !opts.allocator) return null;
+    throw new Error(e instanceof Error ? e.message.split('\n')[0] : String(e));
+  }
+  const sym = await Symbolizer.fromBinary(original, opts.sourceMap !== undefined ? { sourceMap: opts.sourceMap } : {});
+  const namer = new FrameNamer(sym, exportNames(original));
+  const log = opts.log ?? ((l: string) => console.error(l));
+  let tracker: CallTracker | null = null;
+  const engine = new Kmemleak({
+    ...(opts.minAgeMs !== undefined ? { minAgeMs: opts.minAgeMs } : {}),
+    log,
+    reportLocation: opts.reportLocation ?? 'kmemleak.read()',
+    stack: opts.stack ?? true,
+    scanPeriodSecs: opts.scan === 'off' ? 0 : opts.scan ?? 600,
+    firstScanSecs: opts.firstScan ?? 60,
+    canScan: () => !(tracker?.inWasm ?? false),
+  });
+  const describer: TraceDescriber = {
+    describe(trace: number): Frame[] {
+      const w = engine.depot.frames(trace);
+      const out: Frame[] = [];
+      for (let i = 0; i + 1 < w.length; i += 2) out.push(namer.frame(w[i]!, w[i + 1]!));
+      return out;
+    },
+  };
+  engine.describer = describer;
+  const pid = opts.pid ?? 1;
+  const entry = new Set(inst.allocators.map((a) => a.index));
+  const traces = new Backtraces(engine.depot, inst, new AllocatorFrames(namer, entry));
+  let ctxGlobal: WebAssembly.Global | null = null;
+  let depthGlobal: WebAssembly.Global | null = null;
+  tracker = new CallTracker(
+    (comm) => {
+      // A new call from the host: fresh calling context, and a depth left over by a trap is reset.
+      if (ctxGlobal) ctxGlobal.value = 0n;
+      if (depthGlobal && depthGlobal.value !== 0) depthGlobal.value = 0;
+      engine.setContext(comm, pid);
+    },
+    (e) => log(`kmemleak: deferred scan failed: ${e instanceof Error ? e.message : String(e)}`),
+  );
+  const hooks: Record<string, (...a: number[]) => void> = {
+    alloc: (ptr, size, lo, hi) => engine.alloc(ptr! >>> 0, size! >>> 0, 1, traces.forContext(lo!, hi!)),
+    free: (ptr) => engine.free(ptr! >>> 0, 0),
+    realloc: (old, ptr, size, lo, hi) => {
+      if (old !== 0) engine.free(old! >>> 0, 0);
+      engine.alloc(ptr! >>> 0, size! >>> 0, 1, traces.forContext(lo!, hi!));
+    },
+  };
+  const annotations = annotationImports(engine, () => traces.here());
+  const module = await WebAssembly.compile(inst.binary as BufferSource);
+  const roots = new RootRegistry();
+  const t = tracker;
+
+  return {
+    original,
+    instrumented: inst,
+    module,
+    engine,
+    tracker: t,
+    roots,
+    imports(host) {
+      const merged: Record<string, unknown> = { ...(host ?? {}) };
+      merged[inst.hookModule] = hooks;
+      if (!merged[ANNOTATION_MODULE] && WebAssembly.Module.imports(module).some((i) => i.module === ANNOTATION_MODULE)) {
+        merged[ANNOTATION_MODULE] = annotations;
+      }
+      return merged as WebAssembly.Imports;
+    },
+    bind(instance, imports) {
+      const raw = instance.exports as Record<string, unknown>;
+      const memory = (raw[inst.exports.memory] ?? findImportedMemory(module, imports)) as WebAssembly.Memory | undefined;
+      if (!(memory instanceof WebAssembly.Memory)) throw new Error('the instrumented module exposes no memory');
+      ctxGlobal = inst.exports.context ? (raw[inst.exports.context] as WebAssembly.Global) : null;
+      depthGlobal = raw[inst.exports.depth] instanceof WebAssembly.Global ? (raw[inst.exports.depth] as WebAssembly.Global) : null;
+      const sp = inst.exports.stackPointer ? (raw[inst.exports.stackPointer] as WebAssembly.Global | undefined) : undefined;
+      const layout = apiStaticRoots(original, imports, [...entry], opts.stackSize ?? DEFAULT_STACK_SIZE);
+      for (const n of layout.notes) log(`kmemleak: ${n}`);
+      // Before any call the stack pointer is at the top of the stack.
+      const stackTop = layout.stackTop ?? (sp ? Number(sp.value) >>> 0 : 0);
+      const fixed = [...layout.ranges, ...(opts.extraRoots ?? [])];
+      const emStack = emscriptenStack(instance.exports);
+      const stack = sp ? { enabled: () => engine.stackEnabled, pointer: () => Number(sp.value) >>> 0, top: stackTop } : null;
+      const size = () => memory.buffer.byteLength;
+      let base = rootProvider(fixed, stack, size);
+      let refined = emStack === null;
+      engine.attachMemory(() => memory.buffer);
+      // Blocks held from JS (registerRoot): counted as referenced through the engine's pointer
+      // seam when it has one (addPointer), else made grey for good (not_leak) at the next scan.
+      let seam = false;
+      const heldFallback = new Set<number>();
+      const holdFallback = (p: number) => {
+        if (heldFallback.has(p)) return;
+        heldFallback.add(p);
+        const info = engine.dumpObject(p);
+        const m = info ? /^Object 0x([0-9a-f]+) /.exec(info) : null;
+        if (m) engine.notLeak(parseInt(m[1]!, 16));
+      };
+      const provider = (add: (s: number, e: number) => void, addPointer?: (p: number) => void) => {
+        if (!refined) {
+          // Emscripten's real stack region (known once its glue initialized the stack) is not
+          // static data: only its live part is a root.
+          const r = emStack!();
+          if (r) {
+            const pieces: Array<[number, number]> = [];
+            for (const f of fixed) pieces.push(...subtractRanges(f, [r]));
+            base = rootProvider(pieces, stack ? { ...stack, top: r[1] } : null, size);
+            refined = true;
+          }
+        }
+        base(add);
+        roots.forEachRange(add);
+        if (addPointer) {
+          seam = true;
+          roots.forEachStart(addPointer);
+        }
+      };
+      engine.setRootProvider(provider as (add: (s: number, e: number) => void) => void);
+      const wrappedExports = t.wrapExports(instance.exports);
+      const wrapped = Object.create(WebAssembly.Instance.prototype, {
+        exports: { value: wrappedExports, enumerable: true },
+      }) as WebAssembly.Instance;
+      return new KmemleakHandle({
+        engine,
+        tracker: t,
+        roots,
+        instance: wrapped,
+        module,
+        log,
+        allocators: inst.allocators.map((a) => a.name),
+        hold: (p) => {
+          if (!seam) holdFallback(p);
+        },
+        release: (p) => {
+          if (heldFallback.delete(p)) {
+            log('kmemleak: unregisterRoot: this engine cannot count JS-held pointers, so the block stays referenced');
+          }
+        },
+      });
+    },
+  };
+}
+
+function findImportedMemory(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Memory | undefined {
+  for (const d of WebAssembly.Module.imports(module)) {
+    if (d.kind !== 'memory') continue;
+    const v = (imports as Record<string, Record<string, unknown>>)[d.module]?.[d.name];
+    if (v instanceof WebAssembly.Memory) return v;
+  }
+  return undefined;
+}

@@ -1,0 +1,37 @@
+/**
+ * Why: the `run` subcommand's action, kept apart from argument parsing: hands validated options
+ * to the runtime and returns its exit status. `--control` is the seam for the live control file
+ * (src/control/): until it is wired, asking for it is a usage error that says so, rather than a
+ * silently ignored option.
+ *
+ * Invariant: returns the status `kmemleak run` exits with; errors propagate to main(), which
+ * prints them as one line.
+ */
+import { InputError } from '../wasm/runtime/errors.js';
+import type { RunOptions } from '../wasm/runtime/options.js';
+import { runModule, type RunSession } from '../wasm/runtime/run.js';
+import type { CliIO } from './io.js';
+
+/** Serves the control file for a running program; returns a function that stops serving. */
+export type ControlStarter = (path: string, session: RunSession) => Promise<() => Promise<void>>;
+
+/** Replaced by the live-detection work; null means --control is not supported yet. */
+export const startControl: ControlStarter | null = null;
+
+export async function runCli(opts: RunOptions, io: CliIO): Promise<number> {
+  if (opts.control !== undefined && startControl === null) {
+    throw new InputError('--control: not yet supported (serving the control file while the program runs is still being built)', 2);
+  }
+  let stop: (() => Promise<void>) | null = null;
+  try {
+    const result = await runModule(opts, {
+      err: io.err,
+      onStart: async (session) => {
+        if (opts.control !== undefined && startControl) stop = await startControl(opts.control, session);
+      },
+    });
+    return result.status;
+  } finally {
+    if (stop) await (stop as () => Promise<void>)();
+  }
+}

@@ -1,0 +1,734 @@
+/**
+ * The detector: kmemleak's object tracking, scanning, reporting and control file over a linear
+ * memory given as a byte buffer. See index.ts for the public contract; this file wires the parts.
+ *
+ * Invariants:
+ * - State is EARLY (no memory yet: hook calls go to the early pool), ACTIVE, or OFF (terminal:
+ *   hooks are no-ops, metadata is freed, timers are stopped).
+ * - No hook throws: each body is guarded; an internal error logs one line and turns the detector
+ *   off, as kmemleak stops itself on an internal failure.
+ * - Every live object is in the exact-start hash under its start. At most one scan runs at a time
+ *   (`run`); while it runs the table parks freed slots (see ObjectTable).
+ * - Objects are reported once (F_REPORTED); read() lists reported objects that are still white
+ *   after the last complete scan, in allocation order.
+ */
+
+import type { Frame, TraceDescriber } from '../symbolize/frame.js';
+import { formatLeak, formatObjectInfo, formatFrame, hex8 } from '../report/text.js';
+import { hexBytes } from '../report/hexdump.js';
+import { AddressSnapshot } from './address-index.js';
+import { Clock, defaultNow } from './clock.js';
+import { Contexts } from './contexts.js';
+import { controlWrite, type ControlResult, type ControlTarget } from './control.js';
+import {
+  EarlyPool,
+  OP_ALLOC,
+  OP_FREE,
+  OP_FREE_PART,
+  OP_IGNORE,
+  OP_NOT_LEAK,
+  OP_NO_SCAN,
+  OP_SCAN_AREA,
+  OP_TRANSIENT_LEAK,
+  OP_UPDATE_TRACE,
+} from './early-pool.js';
+import type { LeakRecord } from './leak-record.js';
+import {
+  COUNT_NONE,
+  F_ALLOCATED,
+  F_CSUM_VALID,
+  F_NO_SCAN,
+  F_PUBLIC,
+  F_REPORTED,
+  ObjectTable,
+} from './object-table.js';
+import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
+import { PtrHash } from './ptr-hash.js';
+import { ScanRun } from './scanner.js';
+import { ScanTimer } from './scan-timer.js';
+import { StackDepot } from './stack-depot.js';
+
+const EARLY = 0;
+const ACTIVE = 1;
+const OFF = 2;
+
+/** (start, end) byte ranges, end exclusive. */
+export type RootProvider = (add: (start: number, end: number) => void) => void;
+
+/** Engine memory figures (for benchmarks and `dump` of the engine itself). */
+export interface EngineStats {
+  liveObjects: number;
+  slotCapacity: number;
+  tableBytes: number;
+  hashBytes: number;
+  snapshotBytes: number;
+  depotTraces: number;
+  depotBytes: number;
+}
+
+export class Kmemleak {
+  readonly depot = new StackDepot();
+  /** Turns trace handles into frames; may be set after construction. */
+  describer: TraceDescriber | undefined;
+  /** kmemleak's stack=on|off; the root provider reads it to decide whether to add stacks. */
+  stackEnabled: boolean;
+
+  private state = EARLY;
+  private readonly o: ResolvedOptions;
+  private readonly table = new ObjectTable();
+  private readonly index = new PtrHash(() => this.table.start);
+  private readonly snap = new AddressSnapshot();
+  private readonly contexts = new Contexts();
+  private readonly clock: Clock;
+  private pool: EarlyPool | null;
+  private getBuffer: (() => ArrayBufferLike) | null = null;
+  private rootProvider: RootProvider | null = null;
+  private readonly roots: number[] = [];
+  private run: ScanRun | null = null;
+  private runPromise: Promise<number> | null = null;
+  private readonly timer: ScanTimer;
+  private minAgeMs: number;
+
+  constructor(options: EngineOptions = {}) {
+    this.o = resolveOptions(options, defaultNow());
+    this.describer = options.describer;
+    this.stackEnabled = this.o.stack;
+    this.minAgeMs = this.o.minAgeMs;
+    this.clock = new Clock(this.o.now, this.o.clockEvery);
+    this.pool = new EarlyPool(this.o.earlyPoolSize);
+    this.timer = new ScanTimer(
+      this.o.scheduler,
+      () => this.scanAsync(),
+      this.o.scanPeriodSecs * 1000,
+      this.o.firstScanSecs * 1000,
+      this.o.canScan,
+      this.o.deferMs,
+    );
+  }
+
+  /** False once the detector is off (by `off`, an early-pool overflow or an internal error). */
+  get enabled(): boolean {
+    return this.state !== OFF;
+  }
+
+  /** True once memory is attached and the detector is on. */
+  get active(): boolean {
+    return this.state === ACTIVE;
+  }
+
+  /** Whether a scan is in progress (scanAsync between chunks). */
+  get scanning(): boolean {
+    return this.run !== null;
+  }
+
+  /** Whether the automatic scan timer is running. */
+  get autoScan(): boolean {
+    return this.timer.running;
+  }
+
+  /** Makes (comm, pid) the context of the following allocations; also samples the clock. */
+  setContext(comm: string, pid: number): void {
+    if (this.state === OFF) return;
+    try {
+      this.contexts.set(String(comm), pid | 0);
+      this.clock.refresh();
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  /** Samples the clock now (the adapter may call it on host calls to tighten creation times). */
+  tick(): void {
+    if (this.state !== OFF) this.clock.refresh();
+  }
+
+  /** Memory becomes readable: replays the early pool, starts automatic scanning. */
+  attachMemory(getBuffer: () => ArrayBufferLike): void {
+    if (this.state === OFF) return;
+    this.getBuffer = getBuffer;
+    if (this.state === ACTIVE) return;
+    this.state = ACTIVE;
+    const pool = this.pool;
+    this.pool = null;
+    try {
+      pool?.replay((op, a, b, c, d, ctx, time) => this.replayOne(op, a, b, c, d, ctx, time));
+    } catch (e) {
+      this.internalError(e);
+      return;
+    }
+    if (this.o.scanPeriodSecs > 0 && this.state === ACTIVE) this.timer.start();
+  }
+
+  setRootProvider(provider: RootProvider): void {
+    this.rootProvider = provider;
+  }
+
+  // ---- hooks (kmemleak_alloc & co.) -------------------------------------------------------
+
+  alloc(ptr: number, size: number, minCount: number, trace: number): void {
+    if (this.state !== ACTIVE) {
+      if (this.state === EARLY) this.early(OP_ALLOC, ptr, size, minCount, trace);
+      return;
+    }
+    try {
+      this.doAlloc(ptr >>> 0, size >>> 0, minCount | 0, trace >>> 0, this.clock.stamp(), this.contexts.current);
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  free(ptr: number, trace = 0): void {
+    if (this.state !== ACTIVE) {
+      if (this.state === EARLY) this.early(OP_FREE, ptr, 0, 0, trace);
+      return;
+    }
+    try {
+      this.doFree(ptr >>> 0, trace >>> 0);
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  freePart(ptr: number, size: number): void {
+    if (this.state !== ACTIVE) {
+      if (this.state === EARLY) this.early(OP_FREE_PART, ptr, size, 0, 0);
+      return;
+    }
+    this.guard(() => this.doFreePart(ptr >>> 0, size >>> 0));
+  }
+
+  /** kmemleak_not_leak: grey for good (min_count 0). */
+  notLeak(ptr: number): void {
+    this.annotate(OP_NOT_LEAK, ptr, 0, 0, 0);
+  }
+
+  /** kmemleak_transient_leak: the checksum is reset, so the next scan greys it once. */
+  transientLeak(ptr: number): void {
+    this.annotate(OP_TRANSIENT_LEAK, ptr, 0, 0, 0);
+  }
+
+  /** kmemleak_ignore: black (min_count -1): never scanned, never reported. */
+  ignore(ptr: number): void {
+    this.annotate(OP_IGNORE, ptr, 0, 0, 0);
+  }
+
+  /** kmemleak_no_scan: not scanned, still reported when unreferenced. */
+  noScan(ptr: number): void {
+    this.annotate(OP_NO_SCAN, ptr, 0, 0, 0);
+  }
+
+  /** kmemleak_scan_area: restricts scanning of the object to its areas (several allowed). */
+  scanArea(ptr: number, offset: number, length: number): void {
+    this.annotate(OP_SCAN_AREA, ptr, offset, length, 0);
+  }
+
+  /** kmemleak_update_trace: the object's backtrace becomes `trace`. */
+  updateTrace(ptr: number, trace: number): void {
+    this.annotate(OP_UPDATE_TRACE, ptr, 0, 0, trace);
+  }
+
+  // ---- scanning ---------------------------------------------------------------------------
+
+  /** One complete scan now; returns the number of new suspected leaks. */
+  scan(): number {
+    if (this.state !== ACTIVE) return 0;
+    try {
+      this.finishRunning();
+      return this.scanSync(this.minAgeMs, true);
+    } catch (e) {
+      this.internalError(e);
+      return 0;
+    }
+  }
+
+  /**
+   * The final scan at program exit: minimum age 0 and no checksum greying (there is no later scan
+   * for a changed object to wait for), so everything unreferenced is reported. Stops automatic
+   * scanning.
+   */
+  exitScan(): number {
+    if (this.state !== ACTIVE) return 0;
+    try {
+      this.timer.stop();
+      this.finishRunning();
+      return this.scanSync(0, false);
+    } catch (e) {
+      this.internalError(e);
+      return 0;
+    }
+  }
+
+  /**
+   * A scan in chunks, yielding to the event loop between them. Objects created meanwhile are not
+   * coloured by it; freed ones are skipped. Joins the scan in progress if there is one. Resolves
+   * to the number of new suspected leaks (0 if it was stopped).
+   */
+  scanAsync(): Promise<number> {
+    if (this.state !== ACTIVE) return Promise.resolve(0);
+    if (this.runPromise) return this.runPromise;
+    let run: ScanRun;
+    try {
+      run = this.beginRun(this.minAgeMs, true);
+    } catch (e) {
+      this.internalError(e);
+      return Promise.resolve(0);
+    }
+    const p = (async () => {
+      try {
+        for (;;) {
+          if (run.done) break;
+          if (run.step(this.o.scanChunkWords)) {
+            this.endRun(run);
+            break;
+          }
+          await this.o.scheduler.yield();
+        }
+        return run.aborted ? 0 : run.newLeaks;
+      } catch (e) {
+        this.internalError(e);
+        return 0;
+      }
+    })();
+    // A scan small enough to finish in its first chunk has already ended (endRun ran).
+    if (this.run === run) this.runPromise = p;
+    return p;
+  }
+
+  /** Stops the scan in progress (if any) and automatic scanning; tracking continues. */
+  stop(): void {
+    this.timer.stop();
+    this.abortRunning();
+  }
+
+  private finishRunning(): void {
+    const run = this.run;
+    if (!run) return;
+    run.step(Infinity);
+    this.endRun(run);
+  }
+
+  private abortRunning(): void {
+    const run = this.run;
+    if (!run) return;
+    run.abort();
+    this.run = null;
+    this.runPromise = null;
+    this.table.setDeferring(false);
+  }
+
+  private scanSync(minAge: number, greyChanged: boolean): number {
+    const run = this.beginRun(minAge, greyChanged);
+    run.step(Infinity);
+    this.endRun(run);
+    return run.newLeaks;
+  }
+
+  private beginRun(minAge: number, greyChanged: boolean): ScanRun {
+    const t = this.table;
+    const start = this.clock.refresh();
+    t.setDeferring(true);
+    this.snap.build(t, (kept, dropped) => this.dropOverlap(kept, dropped));
+    const getBuffer = this.getBuffer;
+    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged);
+    const roots = this.roots;
+    roots.length = 0;
+    if (this.rootProvider) {
+      try {
+        this.rootProvider((s, e) => {
+          const a = Math.max(0, Math.floor(Number(s)));
+          const b = Math.min(0x100000000, Math.floor(Number(e)));
+          if (b > a) roots.push(a, b);
+        });
+      } catch (e) {
+        this.o.log(`kmemleak: root provider failed: ${errorText(e)}`);
+      }
+    }
+    run.begin(roots, roots.length >>> 1);
+    this.run = run;
+    return run;
+  }
+
+  private endRun(run: ScanRun): void {
+    if (this.run !== run) return;
+    this.run = null;
+    this.runPromise = null;
+    this.table.setDeferring(false);
+    if (run.newLeaks > 0) {
+      this.o.log(`kmemleak: ${run.newLeaks} new suspected memory leaks (see ${this.o.reportLocation})`);
+    }
+  }
+
+  // ---- reports ------------------------------------------------------------------------------
+
+  /** The text report: reported, still unreferenced objects in allocation order. */
+  read(): string {
+    if (this.state !== ACTIVE) return '';
+    try {
+      const slots = this.reportedSlots();
+      let out = '';
+      for (const s of slots) {
+        const rec = this.record(s);
+        out += formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace));
+      }
+      return out;
+    } catch (e) {
+      this.internalError(e);
+      return '';
+    }
+  }
+
+  /** The same objects as read(), as records. */
+  leaks(): LeakRecord[] {
+    if (this.state !== ACTIVE) return [];
+    try {
+      return this.reportedSlots().map((s) => this.record(s));
+    } catch (e) {
+      this.internalError(e);
+      return [];
+    }
+  }
+
+  private reportedSlots(): number[] {
+    const t = this.table;
+    const flags = t.flags;
+    const count = t.count;
+    const minCount = t.minCount;
+    return t.inCreationOrder((s) => (flags[s] & F_REPORTED) !== 0 && count[s] < minCount[s]);
+  }
+
+  private record(s: number): LeakRecord {
+    const t = this.table;
+    const ctx = t.ctx[s];
+    const rec: LeakRecord = {
+      address: t.start[s],
+      size: t.size[s],
+      comm: this.contexts.comm[ctx] ?? '',
+      pid: this.contexts.pid[ctx] ?? 0,
+      jiffies: t.jiffies[s],
+      crc: hex8(t.checksum[s]),
+      hex: hexBytes(this.bytesOf(t.start[s], Math.min(t.size[s], 32))),
+      trace: t.trace[s],
+    };
+    const frames = this.describe(t.trace[s]);
+    if (frames) rec.backtrace = frames;
+    return rec;
+  }
+
+  private bytesOf(start: number, len: number): Uint8Array {
+    const buf = this.getBuffer ? this.getBuffer() : null;
+    if (!buf) return new Uint8Array(0);
+    const end = Math.min(buf.byteLength, start + len);
+    return end > start ? new Uint8Array(buf, start, end - start) : new Uint8Array(0);
+  }
+
+  private describe(trace: number): Frame[] | undefined {
+    if (!this.describer) return undefined;
+    try {
+      return this.describer.describe(trace);
+    } catch (e) {
+      this.o.log(`kmemleak: cannot describe backtrace ${trace}: ${errorText(e)}`);
+      return undefined;
+    }
+  }
+
+  /** kmemleak's dump_object_info for the object containing addr (interior addresses too). */
+  dumpObject(addr: number): string | null {
+    if (this.state !== ACTIVE) return null;
+    const s = this.findContaining(addr >>> 0);
+    if (s < 0) return null;
+    const t = this.table;
+    const ctx = t.ctx[s];
+    const frames = this.describe(t.trace[s]);
+    return formatObjectInfo({
+      address: t.start[s],
+      size: t.size[s],
+      comm: this.contexts.comm[ctx] ?? '',
+      pid: this.contexts.pid[ctx] ?? 0,
+      jiffies: t.jiffies[s],
+      minCount: t.minCount[s],
+      count: t.count[s] === COUNT_NONE ? -1 : t.count[s],
+      flags: t.flags[s] & F_PUBLIC,
+      checksum: t.checksum[s],
+      backtrace: frames,
+      raw: frames ? undefined : this.depot.frames(t.trace[s]),
+    });
+  }
+
+  // ---- control file -------------------------------------------------------------------------
+
+  /** The control file's write: '' on success, else the error text (see control.ts). */
+  write(cmd: string): string {
+    return this.control(cmd).error ?? '';
+  }
+
+  /** write() with the details: errno and the command's output (dump=). */
+  control(cmd: string): ControlResult {
+    try {
+      return controlWrite(this.controlTarget, String(cmd));
+    } catch (e) {
+      this.internalError(e);
+      return { error: 'Invalid argument', errno: 'EINVAL', output: '' };
+    }
+  }
+
+  private readonly controlTarget: ControlTarget = {
+    isEnabled: () => this.state !== OFF,
+    clearReported: () => this.clearReported(),
+    disable: () => this.disable('kmemleak: Memory leak detector disabled'),
+    setStack: (on) => {
+      this.stackEnabled = on;
+    },
+    startAutoScan: () => this.timer.start(),
+    stopAutoScan: () => this.timer.stop(),
+    setScanPeriodMs: (ms) => {
+      this.timer.periodMs = ms;
+    },
+    scanNow: () => {
+      this.scan();
+    },
+    dumpObject: (addr) => this.dumpObject(addr),
+    log: (line) => this.o.log(line),
+  };
+
+  /** kmemleak `clear`: reported, still unreferenced objects turn grey for good. */
+  private clearReported(): void {
+    const t = this.table;
+    for (let s = 0; s < t.hi; s++) {
+      if (t.flags[s] & F_ALLOCATED && t.flags[s] & F_REPORTED && t.count[s] < t.minCount[s]) t.minCount[s] = 0;
+    }
+  }
+
+  /** Irreversible: stops tracking and scanning and frees the metadata. */
+  private disable(message: string): void {
+    if (this.state === OFF) return;
+    this.state = OFF;
+    this.timer.stop();
+    this.abortRunning();
+    this.table.clear();
+    this.index.clear();
+    this.snap.clear();
+    this.pool = null;
+    this.o.log(message);
+  }
+
+  /** Memory and table figures. */
+  stats(): EngineStats {
+    return {
+      liveObjects: this.table.live,
+      slotCapacity: this.table.capacity,
+      tableBytes: this.table.bytes,
+      hashBytes: this.index.bytes,
+      snapshotBytes: this.snap.bytes,
+      depotTraces: this.depot.size,
+      depotBytes: this.depot.bytes,
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private early(op: number, a: number, b: number, c: number, d: number): void {
+    const pool = this.pool;
+    if (!pool) return;
+    if (!pool.push(op, a >>> 0, b >>> 0, c | 0, d >>> 0, this.contexts.current, this.clock.stamp())) {
+      this.disable(
+        `kmemleak: Early pool exceeded (${pool.capacity} entries), please increase --early-pool`,
+      );
+      this.o.log('kmemleak: Memory leak detector disabled');
+    }
+  }
+
+  private replayOne(op: number, a: number, b: number, c: number, d: number, ctx: number, time: number): void {
+    if (this.state !== ACTIVE) return;
+    if (op === OP_ALLOC) this.doAlloc(a, b, c, d, time, ctx);
+    else if (op === OP_FREE) this.doFree(a, d);
+    else if (op === OP_FREE_PART) this.doFreePart(a, b);
+    else this.doAnnotate(op, a, b, c, d);
+  }
+
+  private doAlloc(ptr: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number): void {
+    if (ptr === 0) return;
+    const t = this.table;
+    const s = this.index.full ? -1 : t.create(ptr, size, minCount, trace, jiffies, ctx);
+    if (s < 0) {
+      this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
+      return;
+    }
+    const existing = this.index.insert(ptr, s);
+    if (existing >= 0) {
+      t.release(s);
+      this.warnOverlap(ptr, size, existing);
+    }
+  }
+
+  private warnOverlap(ptr: number, size: number, existing: number): void {
+    const t = this.table;
+    this.o.log(
+      `kmemleak: Cannot insert 0x${hex8(ptr)} (size ${size}) into the object search tree ` +
+        `(overlaps existing object 0x${hex8(t.start[existing])} (size ${t.size[existing]}))`,
+    );
+  }
+
+  private doFree(ptr: number, trace: number): void {
+    if (ptr === 0) return;
+    const s = this.index.remove(ptr);
+    if (s < 0) {
+      this.warnWithTrace(`kmemleak: Freeing unknown object at 0x${hex8(ptr)}`, trace);
+      return;
+    }
+    this.table.release(s);
+  }
+
+  /** kmemleak_free_part: the object loses [ptr, ptr + size); what is left becomes 1 or 2 objects. */
+  private doFreePart(ptr: number, size: number): void {
+    if (ptr === 0) return;
+    const t = this.table;
+    const s = this.findContaining(ptr);
+    if (s < 0) {
+      this.o.log(`kmemleak: Partially freeing unknown object at 0x${hex8(ptr)} (size ${size})`);
+      return;
+    }
+    const start = t.start[s];
+    const end = start + t.size[s];
+    const cutEnd = ptr + size;
+    const minCount = t.minCount[s];
+    const trace = t.trace[s];
+    const jiffies = t.jiffies[s];
+    const ctx = t.ctx[s];
+    const seq = t.seq[s];
+    this.index.remove(start);
+    t.release(s);
+    // New objects as kmemleak creates them (uncoloured, no areas), but keeping the original's
+    // allocation time, context and order, so reports still point at the allocation.
+    if (ptr > start) this.recreate(start, ptr - start, minCount, trace, jiffies, ctx, seq);
+    if (cutEnd < end) this.recreate(cutEnd, end - cutEnd, minCount, trace, jiffies, ctx, seq);
+  }
+
+  private recreate(start: number, size: number, minCount: number, trace: number, j: number, ctx: number, seq: number): void {
+    const t = this.table;
+    const s = t.create(start, size, minCount, trace, j, ctx);
+    if (s < 0) {
+      this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
+      return;
+    }
+    t.seq[s] = seq;
+    if (this.index.insert(start, s) >= 0) t.release(s);
+  }
+
+  private annotate(op: number, ptr: number, b: number, c: number, d: number): void {
+    if (this.state !== ACTIVE) {
+      if (this.state === EARLY) this.early(op, ptr, b, c, d);
+      return;
+    }
+    try {
+      this.doAnnotate(op, ptr >>> 0, b >>> 0, c >>> 0, d >>> 0);
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  private doAnnotate(op: number, ptr: number, b: number, c: number, d: number): void {
+    if (ptr === 0) return;
+    const t = this.table;
+    const s = this.index.find(ptr);
+    const at = `0x${hex8(ptr)}`;
+    switch (op) {
+      case OP_NOT_LEAK:
+      case OP_IGNORE:
+        if (s < 0) {
+          this.o.log(`kmemleak: Trying to color unknown object at ${at} as ${op === OP_NOT_LEAK ? 'Grey' : 'Black'}`);
+          return;
+        }
+        t.minCount[s] = op === OP_NOT_LEAK ? 0 : -1;
+        if (op === OP_IGNORE) t.flags[s] |= F_NO_SCAN;
+        return;
+      case OP_TRANSIENT_LEAK:
+        if (s < 0) {
+          this.o.log(`kmemleak: Not resetting the checksum of an unknown object at ${at}`);
+          return;
+        }
+        t.checksum[s] = 0;
+        t.flags[s] &= ~F_CSUM_VALID;
+        return;
+      case OP_NO_SCAN:
+        if (s < 0) {
+          this.o.log(`kmemleak: Not scanning unknown object at ${at}`);
+          return;
+        }
+        t.flags[s] |= F_NO_SCAN;
+        return;
+      case OP_SCAN_AREA:
+        if (s < 0) {
+          this.o.log(`kmemleak: Adding scan area to unknown object at ${at}`);
+          return;
+        }
+        if (b + c > t.size[s]) {
+          this.o.log(`kmemleak: Scan area larger than object ${at}`);
+          return;
+        }
+        t.addArea(s, b, c);
+        return;
+      case OP_UPDATE_TRACE:
+        if (s < 0) {
+          this.o.log(`kmemleak: Updating stack trace for unknown object at ${at}`);
+          return;
+        }
+        t.trace[s] = d;
+        return;
+    }
+  }
+
+  /** The live object containing addr: exact start by hash, else a linear search (rare ops only). */
+  private findContaining(addr: number): number {
+    const exact = this.index.find(addr);
+    if (exact >= 0) return exact;
+    const t = this.table;
+    const start = t.start;
+    const size = t.size;
+    const flags = t.flags;
+    for (let s = 0; s < t.hi; s++) {
+      if (!(flags[s] & F_ALLOCATED)) continue;
+      const st = start[s];
+      const sz = size[s] === 0 ? 1 : size[s];
+      if (addr >= st && addr < st + sz) return s;
+    }
+    return -1;
+  }
+
+  private dropOverlap(kept: number, dropped: number): void {
+    const t = this.table;
+    this.warnOverlap(t.start[dropped], t.size[dropped], kept);
+    this.index.remove(t.start[dropped]);
+    t.release(dropped);
+  }
+
+  private warnWithTrace(line: string, trace: number): void {
+    this.o.log(line);
+    if (trace === 0) return;
+    const frames = this.describe(trace);
+    if (frames) for (const f of frames) this.o.log(`    ${formatFrame(f)}`);
+    else {
+      const raw = this.depot.frames(trace);
+      for (let i = 0; i + 1 < raw.length; i += 2) this.o.log(`    wasm-function[${raw[i]}]:0x${raw[i + 1].toString(16)}`);
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  private internalError(e: unknown): void {
+    try {
+      this.disable(`kmemleak: internal error, detector disabled: ${errorText(e)}`);
+    } catch {
+      this.state = OFF;
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

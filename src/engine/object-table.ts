@@ -1,0 +1,189 @@
+/**
+ * The object table: kmemleak's `struct kmemleak_object`, one slot per tracked block, stored as
+ * a struct of typed arrays so that tracking an allocation creates no JS object.
+ *
+ * Invariants:
+ * - A slot is live iff `flags[s] & F_ALLOCATED`. Slots in [0, hi) have been used at least once;
+ *   free slots form a free list (see `checksum` below), so slot ids are reused.
+ * - `count[s] === COUNT_NONE` means "no colour yet" (kmemleak's count == -1): the object was created
+ *   after the current/last scan started, or it is freed. Since min_count is stored clamped to
+ *   [-1, MAX_MIN_COUNT] and COUNT_NONE exceeds that, `count >= minCount` is true for black, grey
+ *   and uncoloured objects alike; only white objects have `count < minCount`.
+ * - While a scan is running (`deferring`), released slots are parked and not reused until the scan
+ *   ends, so a slot id held by the scan's snapshot or grey queue never names a different object.
+ * - `seq` is the creation sequence, a 32-bit counter compared modulo 2^32 against the current
+ *   counter (exact while no live object is older than 2^32 allocations).
+ * - A free slot's `checksum` holds the free-list link (next free slot, 0xffffffff ends the list).
+ * Metadata per slot: 31 bytes (start, size, checksum, trace, seq, jiffies: 4 each; minCount,
+ * count, ctx: 2 each; flags: 1). Capacity doubles up to 4M slots, then grows by half.
+ */
+
+export const F_ALLOCATED = 1;
+export const F_REPORTED = 2;
+export const F_NO_SCAN = 4;
+/** Internal: the object has scan areas in the side map. */
+export const F_HAS_AREAS = 8;
+/** Internal: `checksum` holds a computed CRC (kmemleak's initial checksum 0 is "none yet"). */
+export const F_CSUM_VALID = 16;
+/** The flag bits kmemleak itself defines (printed by dump=). */
+export const F_PUBLIC = F_ALLOCATED | F_REPORTED | F_NO_SCAN;
+
+export const COUNT_NONE = 0xffff;
+export const MAX_MIN_COUNT = 0x7fff;
+/** Slots are addressed by 26 bits elsewhere (hash tags); beyond this the engine refuses objects. */
+export const MAX_SLOTS = (1 << 26) - 1;
+
+const INITIAL_CAPACITY = 1024;
+
+export class ObjectTable {
+  capacity = 0;
+  start = new Uint32Array(0);
+  size = new Uint32Array(0);
+  /** CRC32 of the content at the last checksum pass. Doubles as the free-list link of free slots. */
+  checksum = new Uint32Array(0);
+  trace = new Uint32Array(0);
+  seq = new Uint32Array(0);
+  jiffies = new Uint32Array(0);
+  minCount = new Int16Array(0);
+  count = new Uint16Array(0);
+  ctx = new Uint16Array(0);
+  flags = new Uint8Array(0);
+
+  /** Slots [0, hi) have been handed out at least once. */
+  hi = 0;
+  live = 0;
+  /** Next creation sequence number (mod 2^32). */
+  nextSeq = 0;
+  private freeHead = -1;
+  deferring = false;
+  private parked: number[] = [];
+  /** Scan areas: slot -> [offset, length, offset, length, ...]. Rare, so a side map. */
+  readonly areas = new Map<number, number[]>();
+
+  constructor(initialCapacity = INITIAL_CAPACITY) {
+    this.grow(Math.max(16, initialCapacity));
+  }
+
+  /** Bytes of metadata held, for the benchmark's per-object figure. */
+  get bytes(): number {
+    return this.capacity * 31;
+  }
+
+  private grow(cap: number): void {
+    const copy = <T extends Uint32Array | Int16Array | Uint16Array | Uint8Array>(old: T, next: T): T => {
+      next.set(old);
+      return next;
+    };
+    this.start = copy(this.start, new Uint32Array(cap));
+    this.size = copy(this.size, new Uint32Array(cap));
+    this.checksum = copy(this.checksum, new Uint32Array(cap));
+    this.trace = copy(this.trace, new Uint32Array(cap));
+    this.seq = copy(this.seq, new Uint32Array(cap));
+    this.jiffies = copy(this.jiffies, new Uint32Array(cap));
+    this.minCount = copy(this.minCount, new Int16Array(cap));
+    this.count = copy(this.count, new Uint16Array(cap));
+    this.ctx = copy(this.ctx, new Uint16Array(cap));
+    this.flags = copy(this.flags, new Uint8Array(cap));
+    this.capacity = cap;
+  }
+
+  /** A fresh slot holding a live, uncoloured object; -1 when the table cannot grow further. */
+  create(start: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number): number {
+    let s = this.freeHead;
+    if (s >= 0) {
+      this.freeHead = this.checksum[s] === 0xffffffff ? -1 : this.checksum[s];
+    } else {
+      s = this.hi;
+      if (s === this.capacity) {
+        if (s >= MAX_SLOTS) return -1;
+        // Doubling while small; 1.5x once large, to keep the slack of a 10M-object table bounded.
+        this.grow(Math.min(MAX_SLOTS, s < 1 << 22 ? s * 2 : s + (s >> 1)));
+      }
+      this.hi = s + 1;
+    }
+    this.start[s] = start;
+    this.size[s] = size;
+    this.checksum[s] = 0;
+    this.trace[s] = trace;
+    this.seq[s] = this.nextSeq;
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.jiffies[s] = jiffies;
+    this.minCount[s] = minCount < -1 ? 0 : minCount > MAX_MIN_COUNT ? MAX_MIN_COUNT : minCount;
+    this.count[s] = COUNT_NONE;
+    this.ctx[s] = ctx;
+    this.flags[s] = F_ALLOCATED;
+    this.live++;
+    return s;
+  }
+
+  /** Marks a slot dead; it returns to the free list now, or when the running scan ends. */
+  release(s: number): void {
+    if (this.flags[s] & F_HAS_AREAS) this.areas.delete(s);
+    this.flags[s] = 0;
+    this.count[s] = COUNT_NONE;
+    this.live--;
+    if (this.deferring) this.parked.push(s);
+    else this.pushFree(s);
+  }
+
+  private pushFree(s: number): void {
+    this.checksum[s] = this.freeHead < 0 ? 0xffffffff : this.freeHead;
+    this.freeHead = s;
+  }
+
+  /** Called when a scan starts (true) and ends (false). */
+  setDeferring(on: boolean): void {
+    this.deferring = on;
+    if (!on) {
+      for (const s of this.parked) this.pushFree(s);
+      this.parked.length = 0;
+    }
+  }
+
+  /** Age order: true when slot a was created before slot b. */
+  olderThan(a: number, b: number): boolean {
+    const next = this.nextSeq;
+    return ((next - this.seq[a]) >>> 0) > ((next - this.seq[b]) >>> 0);
+  }
+
+  /** Live slots sorted by creation order (oldest first). Not a hot path. */
+  inCreationOrder(filter: (s: number) => boolean): number[] {
+    const out: number[] = [];
+    const flags = this.flags;
+    for (let s = 0; s < this.hi; s++) if (flags[s] & F_ALLOCATED && filter(s)) out.push(s);
+    const next = this.nextSeq;
+    const seq = this.seq;
+    out.sort((a, b) => ((next - seq[b]) >>> 0) - ((next - seq[a]) >>> 0));
+    return out;
+  }
+
+  addArea(s: number, offset: number, length: number): void {
+    let list = this.areas.get(s);
+    if (!list) {
+      list = [];
+      this.areas.set(s, list);
+    }
+    list.push(offset, length);
+    this.flags[s] |= F_HAS_AREAS;
+  }
+
+  /** Drops everything (kmemleak `off`): the arrays are released to the GC. */
+  clear(): void {
+    this.capacity = 0;
+    this.start = new Uint32Array(0);
+    this.size = new Uint32Array(0);
+    this.checksum = new Uint32Array(0);
+    this.trace = new Uint32Array(0);
+    this.seq = new Uint32Array(0);
+    this.jiffies = new Uint32Array(0);
+    this.minCount = new Int16Array(0);
+    this.count = new Uint16Array(0);
+    this.ctx = new Uint16Array(0);
+    this.flags = new Uint8Array(0);
+    this.hi = 0;
+    this.live = 0;
+    this.freeHead = -1;
+    this.parked.length = 0;
+    this.areas.clear();
+  }
+}

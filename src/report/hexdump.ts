@@ -1,0 +1,48 @@
+/**
+ * The kernel's hex_dump_to_buffer() layout with kmemleak's parameters (16 bytes a row, groups of
+ * one byte, ASCII column), behind kmemleak's four-space prefix: two lowercase hex digits and a
+ * space per byte (no space after the last), then spaces up to column 49 of the row (counted after
+ * the prefix) even on a short last row, then the bytes as ASCII, anything outside 0x20..0x7e as '.'.
+ */
+
+export const HEX_ROW_SIZE = 16;
+const ASCII_COLUMN = HEX_ROW_SIZE * 2 + HEX_ROW_SIZE + 1;
+const PREFIX = '    ';
+
+/** One row (at most 16 bytes), without prefix or newline. */
+export function hexDumpRow(bytes: ArrayLike<number>, from: number, to: number): string {
+  let hex = '';
+  let ascii = '';
+  for (let i = from; i < to; i++) {
+    const b = bytes[i] & 0xff;
+    if (i > from) hex += ' ';
+    hex += (b < 16 ? '0' : '') + b.toString(16);
+    ascii += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
+  }
+  return hex.padEnd(ASCII_COLUMN, ' ') + ascii;
+}
+
+/** kmemleak's hex dump lines for `bytes` (each with the prefix and a trailing newline). */
+export function hexDumpLines(bytes: ArrayLike<number>): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += HEX_ROW_SIZE) {
+    out += PREFIX + hexDumpRow(bytes, i, Math.min(bytes.length, i + HEX_ROW_SIZE)) + '\n';
+  }
+  return out;
+}
+
+/** Space-separated lowercase hex bytes (the JSON report's "hex"). */
+export function hexBytes(bytes: ArrayLike<number>): string {
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i++) parts.push((bytes[i] & 0xff).toString(16).padStart(2, '0'));
+  return parts.join(' ');
+}
+
+/** The inverse of hexBytes (invalid pairs are dropped). */
+export function parseHexBytes(hex: string): number[] {
+  const out: number[] = [];
+  for (const p of hex.split(' ')) {
+    if (/^[0-9a-fA-F]{2}$/.test(p)) out.push(parseInt(p, 16));
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * The symbolizer: raw frames of the ORIGINAL binary -> readable `Frame`s.
+ *
+ * API
+ *   const sym = await Symbolizer.fromBinary(bytes, { sourceMap?, loadSourceMap? });
+ *     bytes          the original (un-rewritten) .wasm file
+ *     sourceMap      a source map's JSON text (`--source-map FILE`); takes precedence
+ *     loadSourceMap  called with the URL of the `sourceMappingURL` section when no sourceMap is
+ *                    given (data: URLs are decoded without it); return the JSON text, or null.
+ *                    The symbolizer itself reads no files, so it runs in browsers too.
+ *   Symbolizer.fromBinarySync(bytes)   the same without source maps (names and DWARF only): the
+ *                    `source-map` package's decoder is asynchronous.
+ *   sym.frame(funcIndex, moduleOffset): Frame
+ *     funcIndex      function index in the original binary (imports first)
+ *     moduleOffset   byte offset in the whole file, as V8 prints `wasm-function[N]:0xOFF`
+ *     -> { function, offset (from the body start, after the body size), size (body size),
+ *          file?, line?, column?, funcIndex }
+ *   sym.functionName(funcIndex): string | null
+ *   sym.sources(): ('name' | 'dwarf' | 'sourcemap')[]   the sources that describe this binary
+ *   sym.sourceMappingURL(): string | null
+ *   formatFrame(frame) (./format.js): `make_lost+0x1c/0x53 simple.c:12`, or
+ *                    `wasm-function[7]+0x1c/0x53` when nothing names the function.
+ *
+ * Sources, per frame: the function name comes from the name section (subsection 1), else from
+ * DWARF (.debug_info), else it is null; file:line:column comes from DWARF (.debug_line), else from
+ * the source map. Mangled names (C++ Itanium, Rust legacy and v0) are demangled wherever they
+ * come from; names already demangled by wasm-ld keep their form (Rust hashes are dropped).
+ *
+ * Costs: the binary's sections are located once in fromBinary; DWARF is decoded on the first
+ * question that needs it, all at once; names are cached per function. Nothing here throws on a
+ * malformed binary, section, DWARF or map: what cannot be read is simply not used.
+ */
+import type { Frame } from './frame.js';
+import { cleanName } from './demangle/index.js';
+import { Dwarf, dwarfSections, hasDwarf } from './dwarf.js';
+import { readFunctionNames, readModule, readSourceMappingURL, type ModuleInfo } from './module.js';
+import { decodeDataURL, loadSourceMap, sourceMapLookup, type SourceMapIndex } from './source-map.js';
+
+export type { Frame, TraceDescriber } from './frame.js';
+export { demangle } from './demangle/index.js';
+export { formatFrame } from './format.js';
+
+export type SymbolSource = 'name' | 'dwarf' | 'sourcemap';
+
+export interface SymbolizerOptions {
+  /** Source map JSON text; wins over the binary's sourceMappingURL section. */
+  sourceMap?: string;
+  /** Fetches the map named by the sourceMappingURL section (resolve it against the .wasm's path). */
+  loadSourceMap?: (url: string) => string | null | undefined | Promise<string | null | undefined>;
+}
+
+const UNKNOWN = undefined;
+
+export class Symbolizer {
+  private readonly module: ModuleInfo;
+  private readonly names: Map<number, string>;
+  private readonly dwarf: Dwarf | null;
+  private readonly map: SourceMapIndex | null;
+  private readonly url: string | null;
+  private readonly nameCache: (string | null | undefined)[] = [];
+  private dwarfUseful: boolean | undefined = UNKNOWN;
+
+  private constructor(module: ModuleInfo, map: SourceMapIndex | null) {
+    this.module = module;
+    this.names = readFunctionNames(this.module.custom.get('name'));
+    this.dwarf = hasDwarf(this.module.custom) ? new Dwarf(dwarfSections(this.module.custom)) : null;
+    this.url = readSourceMappingURL(this.module.custom.get('sourceMappingURL'));
+    this.map = map;
+  }
+
+  static async fromBinary(bytes: Uint8Array, opts: SymbolizerOptions = {}): Promise<Symbolizer> {
+    const module = readModule(bytes);
+    let json: string | null | undefined = opts.sourceMap;
+    if (json === undefined) {
+      const url = readSourceMappingURL(module.custom.get('sourceMappingURL'));
+      if (url !== null) {
+        json = decodeDataURL(url);
+        if (json === null && opts.loadSourceMap) {
+          try {
+            json = await opts.loadSourceMap(url);
+          } catch {
+            json = null; // an unreadable map only means no map
+          }
+        }
+      }
+    }
+    const map = typeof json === 'string' ? await loadSourceMap(json) : null;
+    return new Symbolizer(module, map);
+  }
+
+  static fromBinarySync(bytes: Uint8Array): Symbolizer {
+    return new Symbolizer(readModule(bytes), null);
+  }
+
+  /** The URL in the binary's sourceMappingURL section, if any. */
+  sourceMappingURL(): string | null {
+    return this.url;
+  }
+
+  sources(): SymbolSource[] {
+    const out: SymbolSource[] = [];
+    if (this.names.size > 0) out.push('name');
+    if (this.dwarf && this.isDwarfUseful()) out.push('dwarf');
+    if (this.map && this.map.offsets.length > 0) out.push('sourcemap');
+    return out;
+  }
+
+  private isDwarfUseful(): boolean {
+    if (this.dwarfUseful === UNKNOWN) {
+      const m = this.module;
+      const rel = new Float64Array(m.bodyStart.length);
+      for (let i = 0; i < rel.length; i++) rel[i] = m.bodyStart[i]! - m.codeStart;
+      this.dwarfUseful = m.codeStart >= 0 && this.dwarf!.describesAny(rel, m.bodySize);
+    }
+    return this.dwarfUseful;
+  }
+
+  functionName(funcIndex: number): string | null {
+    if (!Number.isInteger(funcIndex) || funcIndex < 0) return null;
+    const cached = this.nameCache[funcIndex];
+    if (cached !== undefined) return cached;
+    let name: string | null = null;
+    const fromSection = this.names.get(funcIndex);
+    if (fromSection !== undefined && fromSection !== '') {
+      name = cleanName(fromSection);
+    } else if (this.dwarf) {
+      const def = this.definedIndex(funcIndex);
+      if (def >= 0) name = this.dwarf.functionNameAt(this.module.bodyStart[def]! - this.module.codeStart);
+    }
+    this.nameCache[funcIndex] = name;
+    return name;
+  }
+
+  frame(funcIndex: number, moduleOffset: number): Frame {
+    const def = this.definedIndex(funcIndex);
+    const frame: Frame = { function: this.functionName(funcIndex), offset: 0, size: 0, funcIndex };
+    if (def < 0) return frame;
+    const start = this.module.bodyStart[def]!;
+    const size = this.module.bodySize[def]!;
+    frame.size = size;
+    const inside = moduleOffset >= start && moduleOffset < start + size;
+    frame.offset = inside ? moduleOffset - start : moduleOffset < start ? 0 : size;
+    if (!inside) return frame;
+    let loc: { file: string; line: number; column?: number } | null = null;
+    if (this.dwarf) {
+      const base = this.module.codeStart;
+      loc = this.dwarf.locationAt(moduleOffset - base, start - base, start + size - base);
+    }
+    if (!loc && this.map) loc = sourceMapLookup(this.map, moduleOffset, start);
+    if (loc) {
+      frame.file = loc.file;
+      frame.line = loc.line;
+      if (loc.column !== undefined) frame.column = loc.column;
+    }
+    return frame;
+  }
+
+  /** Index among defined functions, or -1 for imports and unknown indexes. */
+  private definedIndex(funcIndex: number): number {
+    const imported = this.module.importedFunctions;
+    if (imported < 0 || !Number.isInteger(funcIndex)) return -1;
+    const def = funcIndex - imported;
+    return def >= 0 && def < this.module.bodyStart.length ? def : -1;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * instrument(): rewrites a wasm module so its allocator reports to kmemleak, and maps the
+ * rewritten module's code back to the original.
+ *
+ * API
+ *   instrument(original: Uint8Array, opts?: InstrumentOptions): Instrumented
+ *     Throws WasmFormatError (malformed input; `not a wasm module (bad magic)`, `truncated ... at
+ *     offset 0x..`), WasmUnsupportedError (GC types, memory64, already instrumented, ...) or
+ *     AllocatorNotFoundError (no allocator; the message lists what was tried and says
+ *     `--allocator malloc=NAME,free=NAME`). All have a one-line `message`; all extend
+ *     WasmFormatError.
+ *
+ *   InstrumentOptions
+ *     allocator?: { malloc: 'name' | index, free: ..., ... }  explicit entry points (keys are the
+ *       names in ALLOCATOR_SPECS: malloc, calloc, realloc, free, aligned_alloc, posix_memalign,
+ *       memalign, valloc, _Znwm, _ZdlPv, ..., __rust_alloc, __rust_dealloc, ...). When given,
+ *       nothing else is searched.
+ *     callingContext?: boolean (default true)  probabilistic calling-context instrumentation.
+ *
+ *   Instrumented
+ *     binary            the rewritten module (validates; same behaviour; name section kept with
+ *                       shifted indices plus kmemleak_hook_* / kmemleak_wrap_* names; DWARF and
+ *                       other custom sections byte-identical)
+ *     hookModule        '__kmemleak_hooks'
+ *     hooks             import names added, a subset of ['alloc', 'free', 'realloc'] in that
+ *                       order; their contract is in ./wrappers.ts:
+ *                         alloc(ptr, size, ctxLo, ctxHi)  free(ptr)  realloc(old, new, size, ctxLo, ctxHi)
+ *     allocators        entry points found: { name, index (original), wrapper (new index),
+ *                       family, shape, source }
+ *     exports           names in the rewritten module: memory (existing export or added),
+ *                       stackPointer (the __stack_pointer global, or null if none was found),
+ *                       depth (i32 nesting depth: reset it to 0 after a trap), context (the i64
+ *                       calling-context global, null when off; set it to 0n before calling an
+ *                       export from the top level to share cache entries across calls)
+ *     originalOffset(newModuleOffset) -> original module offset, -1 outside original code.
+ *                       Copied bytes map exactly; inserted instructions map to the original
+ *                       instruction they precede; wrapper code maps to -1.
+ *     originalFunction(newIndex) -> original function index, -1 for hooks and wrappers.
+ *     newFunction(originalIndex) -> the function's index in the rewritten module.
+ *     wrapperOf(newIndex) -> the allocator entry a wrapper stands for, or null.
+ *     contextOf(callSiteOffsets) -> the context value a wrapper sees after that chain of original
+ *                       call-site offsets (outermost first), for tests and tools.
+ *     stats             { instrumentedFunctions, instrumentedCallSites, offsetSegments }
+ *     warnings          non-fatal remarks (malformed name section, ...)
+ *
+ * Why: see rewrite.ts (our own rewriter keeps code offsets exact), wrappers.ts (hook contract),
+ * pcc.ts (calling context), offset-map.ts (the map).
+ */
+import {
+  parseModule, callGraph, memory0, WasmUnsupportedError, KIND_FUNC,
+} from '../binary/index.js';
+import { findStackPointer } from '../layout/stack-pointer.js';
+import {
+  findAllocators, type AllocatorEntry, type AllocatorOption, ALLOCATOR_SPECS, AllocatorNotFoundError,
+} from './allocators.js';
+import { reachingFunctions, contextOf as pccContextOf } from './pcc.js';
+import { rewrite, HOOK_MODULE, type HookName } from './rewrite.js';
+
+export { ALLOCATOR_SPECS, AllocatorNotFoundError, HOOK_MODULE };
+export type { AllocatorEntry, AllocatorOption, HookName };
+export type { AllocShape, AllocFamily, AllocatorSource } from './allocators.js';
+export { WasmFormatError, WasmUnsupportedError } from '../binary/index.js';
+export { callSiteConstant } from './pcc.js';
+
+export interface InstrumentOptions {
+  allocator?: AllocatorOption;
+  callingContext?: boolean;
+}
+
+export interface InstrumentedAllocator extends AllocatorEntry {
+  /** The wrapper's index in the rewritten module. */
+  wrapper: number;
+}
+
+export interface Instrumented {
+  binary: Uint8Array;
+  hookModule: string;
+  hooks: HookName[];
+  allocators: InstrumentedAllocator[];
+  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null };
+  callingContext: boolean;
+  originalOffset(newOffset: number): number;
+  originalFunction(newIndex: number): number;
+  newFunction(originalIndex: number): number;
+  wrapperOf(newIndex: number): InstrumentedAllocator | null;
+  contextOf(callSiteOffsets: number[]): bigint;
+  stats: { instrumentedFunctions: number; instrumentedCallSites: number; offsetSegments: number };
+  warnings: string[];
+}
+
+export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): Instrumented {
+  const m = parseModule(original);
+  if (m.imports.some((i) => i.module === HOOK_MODULE)) {
+    throw new WasmUnsupportedError(`module is already instrumented (it imports from ${HOOK_MODULE})`);
+  }
+  const mem = memory0(m);
+  if (!mem) throw new AllocatorNotFoundError('the module has no linear memory, so no allocator to watch');
+  if (mem.memory64) throw new WasmUnsupportedError('memory64 modules are not supported');
+  const graph = callGraph(m);
+  const allocators = findAllocators(m, graph, opts.allocator);
+  const callingContext = opts.callingContext !== false;
+  const reach = callingContext ? reachingFunctions(m, graph, allocators.map((a) => a.index)) : null;
+  const sp = findStackPointer(m);
+  const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal: sp ? sp.global : null });
+
+  const I = m.importedFuncCount;
+  const k = res.hooks.length;
+  const N = I + m.functions.length;
+  const withWrappers: InstrumentedAllocator[] = allocators.map((a, j) => ({ ...a, wrapper: res.wrappers[j]! }));
+  const map = res.map;
+  void KIND_FUNC;
+  return {
+    binary: res.binary,
+    hookModule: HOOK_MODULE,
+    hooks: res.hooks,
+    allocators: withWrappers,
+    exports: res.exports,
+    callingContext,
+    originalOffset: (off) => map.originalOffset(off),
+    originalFunction: (idx) => {
+      if (!(idx >= 0)) return -1;
+      if (idx < I) return idx;
+      if (idx < I + k) return -1;
+      if (idx < N + k) return idx - k;
+      return -1;
+    },
+    newFunction: (idx) => (idx < I ? idx : idx + k),
+    wrapperOf: (idx) => (idx >= N + k ? withWrappers[idx - N - k] ?? null : null),
+    contextOf: (path) => pccContextOf(path),
+    stats: {
+      instrumentedFunctions: res.instrumentedFunctions,
+      instrumentedCallSites: res.instrumentedCallSites,
+      offsetSegments: map.segments,
+    },
+    warnings: [...m.warnings],
+  };
+}

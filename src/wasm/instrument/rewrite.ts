@@ -1,0 +1,504 @@
+/**
+ * The module rewriter: re-emits the original module with hook imports, allocator wrappers, the
+ * depth and context globals, calling-context code, renumbered function references and extra
+ * exports, and records the offset map.
+ *
+ * Why by hand (not binaryen): binaryen re-encodes every function, so no code offset V8 reports
+ * would match the name section, DWARF or source maps of the original any more. Here original
+ * bodies are copied in runs; only call/ref.func immediates (renumbered) and inserted
+ * calling-context code differ, and the offset map records each run.
+ *
+ * Invariants:
+ * - Function indices: imports [0, I) keep their index; the k hook imports take [I, I+k); original
+ *   defined function f becomes f + k; wrappers follow all of them.
+ * - Every reference to a wrapped function F (call, return_call, ref.func, element segments,
+ *   exports, global initializers) goes to W_F, except direct calls inside wrapped bodies (those
+ *   only run inside a wrapper, at depth >= 1, so a wrapper would record nothing). F's body is
+ *   otherwise copied unchanged.
+ * - Globals are appended (no global index changes); types are appended (no type index changes).
+ * - Custom sections other than "name" are copied byte-identical (DWARF describes the original
+ *   offsets; the map translates).
+ */
+import {
+  type WasmModule, type ConstExpr, type CallGraph, ByteReader, ByteWriter, Instr, decodeInstr,
+  SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_CUSTOM,
+  SECTION_ORDER, KIND_FUNC, KIND_GLOBAL, KIND_MEMORY, I32, I64, funcType, functionCount, encodeNames, emptyNames,
+} from '../binary/index.js';
+import type { AllocatorEntry } from './allocators.js';
+import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
+import { callSiteConstant } from './pcc.js';
+import { wrapperBody } from './wrappers.js';
+
+export const HOOK_MODULE = '__kmemleak_hooks';
+export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
+export const EXPORT_DEPTH = '__kmemleak_depth';
+export const EXPORT_CONTEXT = '__kmemleak_ctx';
+export const EXPORT_MEMORY_FALLBACK = '__kmemleak_memory';
+
+export type HookName = 'alloc' | 'free' | 'realloc';
+
+export interface RewritePlan {
+  m: WasmModule;
+  graph: CallGraph;
+  allocators: AllocatorEntry[];
+  /** reach[f]: calls to f get calling-context code. Null when calling context is off. */
+  reach: Uint8Array | null;
+  stackPointerGlobal: number | null;
+}
+
+export interface RewriteResult {
+  binary: Uint8Array;
+  map: OffsetMap;
+  hooks: HookName[];
+  /** New function index of each allocator's wrapper, parallel to plan.allocators. */
+  wrappers: number[];
+  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null };
+  instrumentedFunctions: number;
+  instrumentedCallSites: number;
+  depthGlobal: number;
+  ctxGlobal: number;
+}
+
+const HOOK_TYPES: Record<HookName, number[]> = {
+  alloc: [I32, I32, I32, I32],
+  free: [I32],
+  realloc: [I32, I32, I32, I32, I32],
+};
+
+function sameType(a: { params: number[]; results: number[] }, params: number[], results: number[]): boolean {
+  return a.params.length === params.length && a.results.length === results.length &&
+    a.params.every((p, i) => p === params[i]) && a.results.every((r, i) => r === results[i]);
+}
+
+export function rewrite(plan: RewritePlan): RewriteResult {
+  const { m, allocators, reach } = plan;
+  const bytes = m.bytes;
+  const I = m.importedFuncCount;
+  const N = functionCount(m);
+
+  // Hooks needed by the wrappers' shapes.
+  const hookSet = new Set<HookName>();
+  for (const a of allocators) {
+    if (a.shape.kind === 'alloc' || a.shape.kind === 'posix_memalign') hookSet.add('alloc');
+    if (a.shape.kind === 'free') hookSet.add('free');
+    if (a.shape.kind === 'realloc') { hookSet.add('realloc'); hookSet.add('free'); }
+  }
+  const hooks = (['alloc', 'free', 'realloc'] as HookName[]).filter((h) => hookSet.has(h));
+  const k = hooks.length;
+  const hookIndex = (h: HookName): number => (hooks.indexOf(h) >= 0 ? I + hooks.indexOf(h) : -1);
+
+  // Types: reuse identical ones, append the rest.
+  const newTypes: Array<{ params: number[]; results: number[] }> = [];
+  const typeOf = (params: number[], results: number[]): number => {
+    const i = m.types.findIndex((t) => sameType(t, params, results));
+    if (i >= 0) return i;
+    const j = newTypes.findIndex((t) => sameType(t, params, results));
+    if (j >= 0) return m.types.length + j;
+    newTypes.push({ params, results });
+    return m.types.length + newTypes.length - 1;
+  };
+  const hookTypes = hooks.map((h) => typeOf(HOOK_TYPES[h], []));
+
+  // Function index maps.
+  const shift = (f: number): number => (f < I ? f : f + k);
+  const wrappers = allocators.map((_, j) => N + k + j);
+  const redirect = new Int32Array(N);
+  for (let f = 0; f < N; f++) redirect[f] = shift(f);
+  const wrappedBody = new Uint8Array(N);
+  allocators.forEach((a, j) => {
+    redirect[a.index] = wrappers[j]!;
+    wrappedBody[a.index] = 1;
+  });
+  const ref = (f: number): number => (f < N ? redirect[f]! : f);
+
+  // Globals appended.
+  const totalGlobals = m.importedGlobalCount + m.globals.length;
+  const depthGlobal = totalGlobals;
+  const ctxGlobal = reach ? totalGlobals + 1 : -1;
+
+  const out = new ByteWriter(bytes.length + 4096 + allocators.length * 128);
+  out.bytes(bytes, 0, 8);
+  const emitSection = (id: number, content: ByteWriter | Uint8Array): number => {
+    const c = content instanceof ByteWriter ? content.view() : content;
+    out.u8(id);
+    out.u32(c.length);
+    const at = out.len;
+    out.bytes(c);
+    return at;
+  };
+
+  const present = new Set(m.sections.filter((s) => s.id !== SEC_CUSTOM).map((s) => s.id));
+  const needed = [SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_GLOBAL, SEC_EXPORT, SEC_CODE];
+  const emitted = new Set<number>();
+
+  let map: OffsetMap | null = null;
+  let instrumentedFunctions = 0;
+  let instrumentedCallSites = 0;
+  let exportNames: RewriteResult['exports'] = { memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null };
+
+  const sectionContent = (id: number): { start: number; end: number } | null => {
+    const s = m.sections.find((x) => x.id === id);
+    return s ? { start: s.contentStart, end: s.end } : null;
+  };
+
+  /** Copies a vector section's items after its count, appending `extra` items. */
+  const vecSection = (id: number, extraCount: number, extra: (w: ByteWriter) => void): ByteWriter => {
+    const w = new ByteWriter(1024);
+    const c = sectionContent(id);
+    if (c) {
+      const r = new ByteReader(bytes, c.start, c.end);
+      const n = r.u32();
+      w.u32(n + extraCount);
+      w.bytes(bytes, r.pos, c.end);
+    } else {
+      w.u32(extraCount);
+    }
+    extra(w);
+    return w;
+  };
+
+  const ins = new Instr();
+  /** Copies a constant expression, renumbering ref.func. */
+  const constExpr = (w: ByteWriter, e: ConstExpr): void => {
+    const r = new ByteReader(bytes, e.start, e.end);
+    let from = e.start;
+    while (r.pos < e.end) {
+      decodeInstr(r, ins);
+      if (ins.op === 0xd2) {
+        w.bytes(bytes, from, ins.start);
+        w.u8(0xd2);
+        w.u32(ref(ins.index));
+        from = ins.end;
+      }
+    }
+    w.bytes(bytes, from, e.end);
+  };
+
+  const emitKnown = (id: number): void => {
+    emitted.add(id);
+    switch (id) {
+      case SEC_TYPE: {
+        emitSection(id, vecSection(id, newTypes.length, (w) => {
+          for (const t of newTypes) {
+            w.u8(0x60);
+            w.u32(t.params.length);
+            for (const p of t.params) w.u8(p);
+            w.u32(t.results.length);
+            for (const p of t.results) w.u8(p);
+          }
+        }));
+        break;
+      }
+      case SEC_IMPORT: {
+        emitSection(id, vecSection(id, k, (w) => {
+          hooks.forEach((h, i) => {
+            w.name(HOOK_MODULE);
+            w.name(h);
+            w.u8(KIND_FUNC);
+            w.u32(hookTypes[i]!);
+          });
+        }));
+        break;
+      }
+      case SEC_FUNCTION: {
+        emitSection(id, vecSection(id, allocators.length, (w) => {
+          for (const a of allocators) {
+            const r = funcTypeIndexOf(m, a.index);
+            w.u32(r);
+          }
+        }));
+        break;
+      }
+      case SEC_GLOBAL: {
+        const w = new ByteWriter(256);
+        w.u32(m.globals.length + (reach ? 2 : 1));
+        for (const g of m.globals) {
+          w.bytes(bytes, g.start, g.init.start); // value type and mutability, verbatim
+          constExpr(w, g.init);
+        }
+        w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
+        if (reach) { w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b); }
+        emitSection(id, w);
+        break;
+      }
+      case SEC_EXPORT: {
+        const w = new ByteWriter(512);
+        const names = new Set(m.exports.map((e) => e.name));
+        const extra: Array<[string, number, number]> = [];
+        const fresh = (want: string): string => {
+          let name = want;
+          for (let i = 2; names.has(name); i++) name = `${want}_${i}`;
+          names.add(name);
+          return name;
+        };
+        const memExport = m.exports.find((e) => e.kind === KIND_MEMORY && e.index === 0);
+        let memory = memExport?.name ?? '';
+        if (!memExport) {
+          memory = names.has('memory') ? fresh(EXPORT_MEMORY_FALLBACK) : fresh('memory');
+          extra.push([memory, KIND_MEMORY, 0]);
+        }
+        let stackPointer: string | null = null;
+        if (plan.stackPointerGlobal !== null) {
+          stackPointer = fresh(EXPORT_STACK_POINTER);
+          extra.push([stackPointer, KIND_GLOBAL, plan.stackPointerGlobal]);
+        }
+        const depth = fresh(EXPORT_DEPTH);
+        extra.push([depth, KIND_GLOBAL, depthGlobal]);
+        let context: string | null = null;
+        if (reach) {
+          context = fresh(EXPORT_CONTEXT);
+          extra.push([context, KIND_GLOBAL, ctxGlobal]);
+        }
+        exportNames = { memory, stackPointer, depth, context };
+        w.u32(m.exports.length + extra.length);
+        for (const e of m.exports) {
+          w.name(e.name);
+          w.u8(e.kind);
+          w.u32(e.kind === KIND_FUNC ? ref(e.index) : e.index);
+        }
+        for (const [name, kind, index] of extra) {
+          w.name(name);
+          w.u8(kind);
+          w.u32(index);
+        }
+        emitSection(id, w);
+        break;
+      }
+      case SEC_START: {
+        const w = new ByteWriter(8);
+        w.u32(ref(m.start!));
+        emitSection(id, w);
+        break;
+      }
+      case SEC_ELEMENT: {
+        const w = new ByteWriter(1024);
+        w.u32(m.elements.length);
+        for (const e of m.elements) {
+          w.u32(e.flags);
+          if (e.mode === 'active') {
+            if (e.flags & 2) w.u32(e.table);
+            constExpr(w, e.offset!);
+          }
+          if (e.funcIndices) {
+            if (e.flags & 3) w.u8(e.type);
+            w.u32(e.funcIndices.length);
+            for (const f of e.funcIndices) w.u32(ref(f));
+          } else {
+            if (e.flags & 3) {
+              // the reference type sits after the offset (active) or the flags, verbatim
+              const typeStart = e.mode === 'active' ? e.offset!.end : afterLeb(bytes, e.start);
+              w.bytes(bytes, typeStart, refTypeEnd(bytes, typeStart));
+            }
+            w.u32(e.exprs!.length);
+            for (const x of e.exprs!) constExpr(w, x);
+          }
+        }
+        emitSection(id, w);
+        break;
+      }
+      case SEC_CODE: {
+        const res = emitCode();
+        instrumentedFunctions = res.functions;
+        instrumentedCallSites = res.sites;
+        break;
+      }
+    }
+  };
+
+  const emitCode = (): { functions: number; sites: number } => {
+    const cw = new ByteWriter(bytes.length + 1024);
+    const mapB = new OffsetMapBuilder();
+    const body = new ByteWriter(4096);
+    const bodyMap = new OffsetMapBuilder();
+    cw.u32(m.bodies.length + allocators.length);
+    let functions = 0;
+    let sites = 0;
+    const mem64 = false;
+    for (const b of m.bodies) {
+      body.len = 0;
+      const f = b.index;
+      const isWrapped = wrappedBody[f] === 1;
+      const t = funcType(m, f)!;
+      // Does this function need calling-context code? (any call site that may reach)
+      let pcc = false;
+      if (reach && !isWrapped && reach[f]) {
+        const r = new ByteReader(bytes, b.codeStart, b.end);
+        while (r.pos < b.end) {
+          decodeInstr(r, ins, mem64);
+          const op = ins.op;
+          if (((op === 0x10 || op === 0x12) && reach[ins.index]) || (op >= 0x11 && op <= 0x15 && op !== 0x12)) {
+            pcc = true;
+            break;
+          }
+        }
+      }
+      const saved = t.params.length + b.localCount;
+      // locals
+      bodyMap.linear(0, b.bodyStart);
+      if (pcc) {
+        const r = new ByteReader(bytes, b.bodyStart, b.codeStart);
+        const groups = r.u32();
+        body.u32(groups + 1);
+        body.bytes(bytes, r.pos, b.codeStart);
+        bodyMap.inserted(body.len, b.codeStart);
+        body.u32(1);
+        body.u8(I64);
+        // entry: saved = ctx * 3
+        body.u8(0x23); body.u32(ctxGlobal);
+        body.u8(0x42); body.s64(3n);
+        body.u8(0x7e);
+        body.u8(0x21); body.u32(saved);
+        functions++;
+      } else {
+        body.bytes(bytes, b.bodyStart, b.codeStart);
+      }
+      let from = b.codeStart;
+      const flush = (upto: number): void => {
+        if (upto > from) {
+          bodyMap.linear(body.len, from);
+          body.bytes(bytes, from, upto);
+        }
+        from = upto;
+      };
+      const r = new ByteReader(bytes, b.codeStart, b.end);
+      r.what = 'function body';
+      while (r.pos < b.end) {
+        decodeInstr(r, ins, mem64);
+        const op = ins.op;
+        const isCall = op === 0x10 || op === 0x12;
+        const isIndirect = op === 0x11 || op === 0x13 || op === 0x14 || op === 0x15;
+        if (pcc && ((isCall && reach![ins.index]) || isIndirect)) {
+          flush(ins.start);
+          bodyMap.inserted(body.len, ins.start);
+          body.u8(0x20); body.u32(saved);
+          body.u8(0x42); body.s64(callSiteConstant(ins.start));
+          body.u8(0x7c);
+          body.u8(0x24); body.u32(ctxGlobal);
+          sites++;
+        }
+        if (isCall || op === 0xd2) {
+          const target = isCall && isWrapped ? shift(ins.index) : ref(ins.index);
+          flush(ins.start);
+          bodyMap.linear(body.len, ins.start);
+          body.u8(op);
+          body.u32Padded(target, ins.end - ins.immStart);
+          from = ins.end;
+        }
+      }
+      flush(b.end);
+      // place the body: size prefix, then content
+      cw.u32(body.len);
+      const at = cw.len;
+      cw.bytes(body.view());
+      mapB.appendFrom(bodyMap, at);
+      bodyMap.clear();
+    }
+    const mappedEnd = cw.len;
+    allocators.forEach((a) => {
+      const t = funcType(m, a.index)!;
+      const wb = wrapperBody(a.shape, t.params.length, t.results.length === 1, {
+        target: shift(a.index),
+        depthGlobal,
+        ctxGlobal,
+        hookAlloc: hookIndex('alloc'),
+        hookFree: hookIndex('free'),
+        hookRealloc: hookIndex('realloc'),
+      });
+      cw.u32(wb.length);
+      cw.bytes(wb);
+    });
+    out.u8(SEC_CODE);
+    out.u32(cw.len);
+    const base = out.len;
+    out.bytes(cw.view());
+    mapB.rebase(base);
+    map = mapB.build(base, base + mappedEnd);
+    return { functions, sites };
+  };
+
+  const emitCustom = (s: { start: number; end: number; name?: string }): void => {
+    if (s.name === 'name' && m.names) {
+      const names = m.names;
+      const nn = emptyNames();
+      nn.module = names.module;
+      for (const [i, v] of names.functions) nn.functions.set(shift(i), v);
+      hooks.forEach((h, i) => nn.functions.set(I + i, `kmemleak_hook_${h}`));
+      allocators.forEach((a, j) => {
+        const base = names.functions.get(a.index) ?? a.name;
+        nn.functions.set(wrappers[j]!, `kmemleak_wrap_${base}`);
+      });
+      for (const [i, v] of names.locals) nn.locals.set(shift(i), v);
+      for (const [i, v] of names.labels) nn.labels.set(shift(i), v);
+      nn.types = names.types;
+      nn.tables = names.tables;
+      nn.memories = names.memories;
+      nn.globals = new Map(names.globals);
+      nn.globals.set(depthGlobal, EXPORT_DEPTH);
+      if (reach) nn.globals.set(ctxGlobal, EXPORT_CONTEXT);
+      nn.elements = names.elements;
+      nn.data = names.data;
+      nn.tags = names.tags;
+      nn.other = names.other;
+      const content = encodeNames(nn, bytes);
+      const w = new ByteWriter(content.length + 8);
+      w.name('name');
+      w.bytes(content);
+      emitSection(SEC_CUSTOM, w);
+      return;
+    }
+    out.bytes(bytes, s.start, s.end);
+  };
+
+  for (const s of m.sections) {
+    if (s.id === SEC_CUSTOM) {
+      emitCustom(s);
+      continue;
+    }
+    const order = SECTION_ORDER[s.id]!;
+    for (const id of needed) {
+      if (!present.has(id) && !emitted.has(id) && SECTION_ORDER[id]! < order) emitKnown(id);
+    }
+    if (s.id === SEC_TYPE || s.id === SEC_IMPORT || s.id === SEC_FUNCTION || s.id === SEC_GLOBAL ||
+      s.id === SEC_EXPORT || s.id === SEC_START || s.id === SEC_ELEMENT || s.id === SEC_CODE) {
+      emitKnown(s.id);
+    } else {
+      out.bytes(bytes, s.start, s.end);
+    }
+  }
+  for (const id of needed) if (!emitted.has(id)) emitKnown(id);
+
+  return {
+    binary: out.result(),
+    map: map!,
+    hooks,
+    wrappers,
+    exports: exportNames,
+    instrumentedFunctions,
+    instrumentedCallSites,
+    depthGlobal,
+    ctxGlobal,
+  };
+}
+
+function funcTypeIndexOf(m: WasmModule, f: number): number {
+  if (f >= m.importedFuncCount) return m.functions[f - m.importedFuncCount]!;
+  let k = 0;
+  for (const imp of m.imports) {
+    if (imp.kind !== KIND_FUNC) continue;
+    if (k === f) return imp.typeIndex;
+    k++;
+  }
+  return 0;
+}
+
+function afterLeb(bytes: Uint8Array, at: number): number {
+  while (bytes[at]! & 0x80) at++;
+  return at + 1;
+}
+
+function refTypeEnd(bytes: Uint8Array, typeStart: number): number {
+  const r = new ByteReader(bytes, typeStart, bytes.length);
+  const b = r.u8();
+  if (b === 0x63 || b === 0x64) r.s33();
+  return r.pos;
+}

@@ -1,0 +1,62 @@
+/**
+ * Why: one typed description of a `kmemleak run`, shared by the command line (which parses it
+ * from argv) and the runtime (which executes it), so neither re-parses the other's strings.
+ *
+ * Invariants: every field is already validated (numbers finite and in range, paths as given);
+ * defaults are SPEC §4's and live in RUN_DEFAULTS only.
+ */
+
+/** `--allocator` roles the rewriter understands, mapped to a function name or index. */
+export type AllocatorNames = Record<string, string | number>;
+
+export interface RunOptions {
+  /** Path of the .wasm file, as given. */
+  module: string;
+  /** Arguments after the module (argv[1..] of the program). */
+  args: string[];
+  /** The program's environment (only what --env gave). */
+  env: Record<string, string>;
+  /** WASI preopens: guest path -> host path. */
+  preopens: Record<string, string>;
+  /** --json FILE */
+  json?: string;
+  /** --report FILE (default: standard error) */
+  report?: string;
+  /** --stack=on|off */
+  stack: boolean;
+  /** --min-age MS, for scans while the program runs. */
+  minAgeMs: number;
+  /** --scan=SECS|off: the automatic scan period in ms, or null when off. */
+  scanPeriodMs: number | null;
+  /** --first-scan SECS, in ms. */
+  firstScanMs: number;
+  /** --exitcode N: status when the exit scan reports leaks; 0 keeps the program's own. */
+  exitcode: number;
+  /** --control PATH */
+  control?: string;
+  /** --off / KMEMLEAK=off: run without the detector. */
+  off: boolean;
+  /** --allocator malloc=NAME,free=NAME,... */
+  allocator?: AllocatorNames;
+  /** --early-pool N */
+  earlyPool?: number;
+  /** --source-map FILE */
+  sourceMap?: string;
+  /**
+   * Calling-context instrumentation (default true). Off, every allocation captures its stack:
+   * slower, for measurements and tests; not a command-line option.
+   */
+  callingContext?: boolean;
+}
+
+export const RUN_DEFAULTS = {
+  stack: true,
+  minAgeMs: 5000,
+  scanPeriodMs: 600_000 as number | null,
+  firstScanMs: 60_000,
+  exitcode: 23,
+  off: false,
+} as const;
+
+/** Exit status after a trap: what a shell reports for SIGABRT (128 + 6). */
+export const TRAP_EXIT = 134;

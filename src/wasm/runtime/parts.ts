@@ -1,0 +1,129 @@
+/**
+ * Why: the one place where `kmemleak run` meets the other parts: the rewriter (instrument), the
+ * static layout, the symbolizer and the engine. It turns their APIs into what the runtime needs:
+ * the binary to run with its maps back to the original, the static roots and stack top, a way to
+ * read the stack pointer and the calling context, and an engine whose reports name functions.
+ *
+ * Invariants: errors the other parts raise for bad input (WasmFormatError and its subclasses,
+ * e.g. "no allocator found ...") become InputError with their one-line message; the engine never
+ * scans on its own timer here (scanPeriodSecs 0): a WASI run holds the thread, so automatic scans
+ * are driven from the hooks (auto-scan.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kmemleak } from '../../engine/index.js';
+import type { Frame } from '../../symbolize/frame.js';
+import { Symbolizer } from '../../symbolize/index.js';
+import { WasmFormatError, parseModule } from '../binary/index.js';
+import { instrument, type Instrumented } from '../instrument/index.js';
+import { staticLayout, type Layout } from '../layout/index.js';
+import { InputError, oneLine } from './errors.js';
+import type { RunOptions } from './options.js';
+
+export interface Prepared {
+  instrumented: Instrumented;
+  layout: Layout;
+  /** Static roots: writable data minus the allocator's private state. */
+  staticRoots: Array<[number, number]>;
+  /** Where the shadow stack starts (it grows down from here), or null when unknown. */
+  stackTop: number | null;
+  /** Original function indices of the allocator entry points. */
+  entryPoints: Set<number>;
+}
+
+function asInputError(e: unknown, what: string): never {
+  if (e instanceof WasmFormatError) throw new InputError(`${what}: ${oneLine(e)}`);
+  throw e;
+}
+
+/** Instruments the module and reads its layout. */
+export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared {
+  const what = opts.module;
+  let instrumented: Instrumented;
+  let layout: Layout;
+  try {
+    instrumented = instrument(original, {
+      ...(opts.allocator ? { allocator: opts.allocator } : {}),
+      ...(opts.callingContext === false ? { callingContext: false } : {}),
+    });
+    layout = staticLayout(parseModule(original), { allocatorEntries: instrumented.allocators.map((a) => a.index) });
+  } catch (e) {
+    asInputError(e, what);
+  }
+  return {
+    instrumented,
+    layout,
+    staticRoots: layout.roots.filter((r) => r.end > r.start).map((r) => [r.start, r.end] as [number, number]),
+    stackTop: layout.stackTop,
+    entryPoints: new Set(instrumented.allocators.map((a) => a.index)),
+  };
+}
+
+/** Reads an exported i32 global (the stack pointer) as unsigned; -1 when absent. */
+export function globalReader(instance: WebAssembly.Instance, name: string | null): () => number {
+  const g = name ? instance.exports[name] : undefined;
+  if (!(g instanceof WebAssembly.Global)) return () => -1;
+  return () => (g.value as number) >>> 0;
+}
+
+/** Reads the exported i64 calling-context global as (lo, hi) into `out`; null when absent. */
+export function contextReader(instance: WebAssembly.Instance, name: string | null): ((out: Uint32Array) => void) | null {
+  const g = name ? instance.exports[name] : undefined;
+  if (!(g instanceof WebAssembly.Global)) return null;
+  return (out) => {
+    const v = BigInt.asUintN(64, g.value as bigint);
+    out[0] = Number(v & 0xffffffffn);
+    out[1] = Number(v >> 32n);
+  };
+}
+
+export interface Detector {
+  engine: Kmemleak;
+  names: Symbolizer;
+  /** Milliseconds since the detector started (the engine's jiffies clock). */
+  now: () => number;
+}
+
+/** Source map text for --source-map, or the file the module's sourceMappingURL names. */
+function sourceMapLoader(modulePath: string): (url: string) => string | null {
+  return (url) => {
+    try {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith('file:')) return null;   // http(s) and the like: not fetched
+      const path = url.startsWith('file:') ? fileURLToPath(url) : resolve(dirname(modulePath), url);
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+}
+
+export async function createDetector(original: Uint8Array, opts: RunOptions, log: (line: string) => void): Promise<Detector> {
+  let sourceMap: string | undefined;
+  if (opts.sourceMap !== undefined) {
+    try { sourceMap = readFileSync(opts.sourceMap, 'utf8'); } catch (e) {
+      throw new InputError(`--source-map: cannot read ${opts.sourceMap}: ${oneLine(e)}`, 2);
+    }
+  }
+  const names = await Symbolizer.fromBinary(original, sourceMap !== undefined ? { sourceMap } : { loadSourceMap: sourceMapLoader(opts.module) });
+  const t0 = performance.now();
+  const now = (): number => performance.now() - t0;
+  const engine: Kmemleak = new Kmemleak({
+    minAgeMs: opts.minAgeMs,
+    ...(opts.earlyPool !== undefined ? { earlyPoolSize: opts.earlyPool } : {}),
+    log,
+    reportLocation: opts.report ?? 'below',
+    now,
+    stack: opts.stack,
+    scanPeriodSecs: 0,
+    describer: {
+      describe(trace: number): Frame[] {
+        const words = engine.depot.frames(trace);
+        const out: Frame[] = [];
+        for (let i = 0; i + 1 < words.length; i += 2) out.push(names.frame(words[i]!, words[i + 1]!));
+        return out;
+      },
+    },
+  });
+  return { engine, names, now };
+}

@@ -1,0 +1,194 @@
+/**
+ * Why: `kmemleak run` end to end (SPEC §2-§6): read and check the module, instrument it, run it on
+ * Node's WASI with the allocator hooks and the `kmemleak` imports wired to the engine, run the exit
+ * scan after the program's own exit handlers, write the reports, and choose the exit status.
+ *
+ * Invariants:
+ * - What the program computes, prints and returns is its own; kmemleak only adds lines to stderr
+ *   (or the report files) and may replace the exit status (leaks at exit, or 134 after a trap).
+ * - The exit scan runs once, after `_start` returned or `proc_exit` was called (exit handlers
+ *   have run by then), or after a trap; its stack roots are the frames live at that moment.
+ * - Bad input is an InputError (one line); a trap is reported like the program would have shown
+ *   it, symbolized, followed by the leaks found so far.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { annotationImports, ANNOTATION_MODULE, disabledAnnotationImports } from './annotations.js';
+import { AutoScan } from './auto-scan.js';
+import { AllocatorFrames, Backtraces } from './backtraces.js';
+import { InputError } from './errors.js';
+import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from './module-info.js';
+import { TRAP_EXIT, type RunOptions } from './options.js';
+import { HookWiring } from './hooks.js';
+import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
+import { checkReportFiles, writeReports } from './reports.js';
+import { rootProvider } from './roots.js';
+import { describeTrap, isTrap } from './trap-report.js';
+import { createWasi } from './wasi-host.js';
+import { Symbolizer } from '../../symbolize/index.js';
+
+export interface RunIO {
+  /** kmemleak's own messages (warnings, the text report, the summary line). */
+  err(text: string): void;
+  /** File descriptors the program's stdin/stdout/stderr use (default 0, 1, 2). */
+  stdin?: number;
+  stdout?: number;
+  stderr?: number;
+  /** Called once the program is instantiated, before it starts (the --control seam). */
+  onStart?(session: RunSession): void | Promise<void>;
+}
+
+/** What a running program exposes to the control file (SPEC §4 --control). */
+export interface RunSession {
+  write(cmd: string): string;
+  read(): string;
+}
+
+export interface RunResult {
+  /** The exit status kmemleak run returns. */
+  status: number;
+  /** The program's own exit status (null after a trap). */
+  programStatus: number | null;
+  trapped: boolean;
+  /** Objects listed in the final report. */
+  leaks: number;
+  /** New suspected leaks found by the exit scan. */
+  newLeaks: number;
+  /** Stack captures made, and distinct calling contexts seen (the backtrace cache's work). */
+  captures: number;
+  contexts: number;
+}
+
+function readModuleFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new InputError(`cannot read ${path}: ${why}`);
+  }
+}
+
+/** Every import must be one we provide; say which one is not, before V8 says it less clearly. */
+function checkImports(info: ModuleInfo, what: string, wasi: Record<string, unknown>, annotations: Record<string, unknown>): void {
+  for (const imp of info.imports) {
+    if (imp.module === WASI_MODULE && imp.kind === 0 && imp.name in wasi) continue;
+    if (imp.module === ANNOTATION_MODULE && imp.kind === 0 && imp.name in annotations) continue;
+    const known = imp.module === WASI_MODULE ? ` (not a WASI preview1 function Node provides)` :
+      imp.module === ANNOTATION_MODULE ? ` (the kmemleak imports are: ${Object.keys(annotations).join(', ')})` : '';
+    throw new InputError(`${what} imports ${imp.module}.${imp.name}, which kmemleak run cannot provide${known}`);
+  }
+}
+
+function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.replace(/^WebAssembly\.Module\(\): /, '') : String(e);
+    if (rewritten) throw new Error(`the instrumented module does not validate (${msg}); please report this with ${what}`);
+    throw new InputError(`${what} is not a valid WebAssembly module: ${msg}`);
+  }
+}
+
+export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult> {
+  const what = opts.module;
+  const original = readModuleFile(opts.module);
+  const info = readModuleInfo(original, what);
+  checkWasiCommand(info, what);
+
+  // The exit handlers have run when proc_exit is called; the live stack then is the exit scan's.
+  let exitStackPointer = -1;
+  let readStackPointer: () => number = () => -1;
+  const host = await createWasi({
+    args: [opts.module, ...opts.args],
+    env: opts.env,
+    preopens: opts.preopens,
+    ...(io.stdin !== undefined ? { stdin: io.stdin } : {}),
+    ...(io.stdout !== undefined ? { stdout: io.stdout } : {}),
+    ...(io.stderr !== undefined ? { stderr: io.stderr } : {}),
+  }, () => { exitStackPointer = readStackPointer(); });
+
+  if (opts.off) {
+    const stubs = disabledAnnotationImports();
+    checkImports(info, what, host.imports, stubs);
+    const module = compile(original, what, false);
+    const instance = await WebAssembly.instantiate(module, { [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
+    try {
+      const status = host.wasi.start(instance) ?? 0;
+      return { status, programStatus: status, trapped: false, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
+    } catch (e) {
+      if (!isTrap(e)) throw e;
+      io.err(describeTrap(e, null, Symbolizer.fromBinarySync(original)));
+      return { status: TRAP_EXIT, programStatus: null, trapped: true, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
+    }
+  }
+
+  checkImports(info, what, host.imports, disabledAnnotationImports());
+  compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
+  checkReportFiles(opts);
+
+  const prepared = prepareModule(original, opts);
+  const ins = prepared.instrumented;
+  let wiring: HookWiring | null = null;
+  const detector = await createDetector(original, opts, (line) => (wiring ? wiring.log(line) : io.err(line + '\n')));
+  const { engine, names } = detector;
+  const describe = (trace: number) => engine.describer?.describe(trace) ?? [];
+  const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints));
+  const auto = new AutoScan(() => engine.scan(), opts.scanPeriodMs, opts.firstScanMs, detector.now);
+  const keyed = ins.callingContext && ins.exports.context !== null;
+  wiring = new HookWiring(engine, traces, keyed, () => auto.tick(), io.err, describe);
+  const w = wiring;
+  const annotations = annotationImports(engine, () => w.annotationTrace(), w);
+
+  const module = compile(ins.binary, what, true);
+  const imports: WebAssembly.Imports = {
+    [WASI_MODULE]: host.imports,
+    [ANNOTATION_MODULE]: annotations,
+    [ins.hookModule]: wiring.imports(ins.hooks),
+  } as WebAssembly.Imports;
+  // A start function runs inside instantiate, before _start: its blocks go to the early pool.
+  engine.setContext('(start)', 1);
+  const instance = await WebAssembly.instantiate(module, imports);
+  const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
+  readStackPointer = globalReader(instance, ins.exports.stackPointer);
+  wiring.readContext = contextReader(instance, ins.exports.context);
+
+  engine.attachMemory(() => memory.buffer);
+  engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
+    enabled: () => engine.stackEnabled,
+    pointer: () => (exitStackPointer >= 0 ? exitStackPointer : readStackPointer()),
+    top: prepared.stackTop,
+  }, () => memory.buffer.byteLength));
+  engine.setContext('_start', 1);
+
+  const session: RunSession = {
+    write: (cmd) => {
+      const t = cmd.trim();
+      if (t === 'scan=off') auto.setPeriod(null);
+      else if (t === 'scan=on') auto.setPeriod(opts.scanPeriodMs ?? 600_000);
+      else if (/^scan=\d+$/.test(t)) auto.setPeriod(Number(t.slice(5)) * 1000 || null);
+      return engine.write(cmd);
+    },
+    read: () => engine.read(),
+  };
+  await io.onStart?.(session);
+
+  let programStatus: number | null = null;
+  let trap: Error | null = null;
+  const savedLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.max(savedLimit, 64);   // a trap's backtrace, not just 10 frames
+  try {
+    programStatus = host.wasi.start(instance) ?? 0;
+  } catch (e) {
+    if (!isTrap(e)) throw e;
+    trap = e;
+  } finally {
+    Error.stackTraceLimit = savedLimit;
+  }
+  if (trap) io.err(describeTrap(trap, ins, names));
+
+  const newLeaks = engine.exitScan();
+  const leaks = writeReports(engine, opts, io.err, basename(opts.module));
+  const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
+  return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
+}

@@ -1,0 +1,83 @@
+/**
+ * The command line as a process: exit statuses as the shell sees them, stdin/stdout of the
+ * program passing through the real file descriptors, KMEMLEAK=off from the environment, and no
+ * JS stack trace or Node warning on stderr.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleCli, fixture, spawnCli } from './helpers.js';
+
+let entry = '';
+beforeAll(async () => { entry = await bundleCli(); });
+
+const clean = (err: string): void => {
+  expect(err).not.toMatch(/ExperimentalWarning|WASI is an experimental/);
+  expect(err).not.toMatch(/^\s+at .*(\.m?js|node:)/m);
+};
+
+describe('kmemleak run (process)', () => {
+  it('a leak: the report on stderr, exit 23; the program\'s stdout untouched', () => {
+    const r = spawnCli(entry, ['run', fixture('tool.wasm'), 'leak', '1', 'args', 'x']);
+    expect(r.code).toBe(23);
+    expect(r.out).toBe(`[${fixture('tool.wasm')}]\n[leak]\n[1]\n[args]\n[x]\n`);
+    expect(r.err).toMatch(/^kmemleak: 1 new suspected memory leaks \(see below\)\nunreferenced object 0x[0-9a-f]{8} \(size 10\):\n/);
+    clean(r.err);
+  });
+
+  it('stdin to the program and its stdout back, byte for byte', () => {
+    const input = 'alpha\nbeta \u00e9\n';
+    const r = spawnCli(entry, ['run', fixture('tool.wasm'), 'cat'], { input });
+    expect(r).toMatchObject({ code: 0, out: input, err: '' });
+  });
+
+  it('options after the module are the program\'s, even kmemleak\'s own names', () => {
+    const r = spawnCli(entry, ['run', '--stack=on', fixture('tool.wasm'), 'args', '--json', 'x', '--off', '--', '-h']);
+    expect(r.out).toBe(`[${fixture('tool.wasm')}]\n[args]\n[--json]\n[x]\n[--off]\n[--]\n[-h]\n`);
+    expect(r.code).toBe(0);
+  });
+
+  it('the program\'s own exit status', () => {
+    expect(spawnCli(entry, ['run', fixture('tool.wasm'), 'return', '5']).code).toBe(5);
+    expect(spawnCli(entry, ['run', fixture('tool.wasm'), 'exit', '6']).code).toBe(6);
+    expect(spawnCli(entry, ['run', '--exitcode', '0', fixture('tool.wasm'), 'leak', '1', 'exit', '6']).code).toBe(6);
+  });
+
+  it('KMEMLEAK=off runs without the detector', () => {
+    const r = spawnCli(entry, ['run', fixture('tool.wasm'), 'leak', '1'], { env: { ...process.env, KMEMLEAK: 'off' } });
+    expect(r).toMatchObject({ code: 0, err: '' });
+  });
+
+  it('a trap: the error symbolized, exit 134, no JS stack', () => {
+    const r = spawnCli(entry, ['run', fixture('tool.wasm'), 'trap']);
+    expect(r.code).toBe(134);
+    expect(r.err).toMatch(/^RuntimeError: unreachable\n    at trap_here\+/);
+    clean(r.err);
+  });
+
+  it('--json and --report write their files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-cli-'));
+    const r = spawnCli(entry, ['run', '--json', join(dir, 'r.json'), '--report', join(dir, 'r.txt'), fixture('tool.wasm'), 'leak', '1']);
+    expect(r.code).toBe(23);
+    expect(r.err).toBe(`kmemleak: 1 new suspected memory leaks (see ${join(dir, 'r.txt')})\n`);
+    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))).toMatchObject({ program: 'tool.wasm', summary: { leaks: 1, bytes: 10 } });
+    expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toMatch(/^unreferenced object/);
+  });
+
+  it('bad input: one line, exit 1, and no report file left behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-cli-'));
+    const r = spawnCli(entry, ['run', '--json', join(dir, 'r.json'), fixture('plain.wasm')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^kmemleak: .*plain\.wasm: no allocator found: looked for malloc, .*; name them with --allocator malloc=NAME,free=NAME/);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'r.json'))).toBe(false);
+    clean(r.err);
+  });
+
+  it('a usage error: exit 2', () => {
+    const r = spawnCli(entry, ['run', '--min-age', 'soon', fixture('tool.wasm')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("kmemleak: --min-age: expected a whole number, got 'soon'\nTry 'kmemleak run --help' for usage.\n");
+  });
+});

@@ -1,0 +1,94 @@
+// A small world for engine tests: one linear memory, a fake clock, a fake scheduler, root ranges,
+// and a log that collects lines.
+import { Kmemleak, type EngineOptions, type Scheduler } from '../../src/engine/index.js';
+
+export class FakeScheduler implements Scheduler {
+  now = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private nextId = 1;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  yield(): Promise<void> {
+    return Promise.resolve();
+  }
+  get pending(): number[] {
+    return this.timers.map((t) => t.at).sort((a, b) => a - b);
+  }
+  /** Advances time, firing due timers in order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const t = this.timers[0];
+      if (!t || t.at > end) break;
+      this.timers.shift();
+      this.now = t.at;
+      t.fn();
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+    this.now = end;
+  }
+}
+
+export interface World {
+  k: Kmemleak;
+  mem: ArrayBuffer;
+  u8: Uint8Array;
+  logs: string[];
+  roots: [number, number][];
+  time: { ms: number };
+  put32(addr: number, v: number): void;
+  fill(addr: number, len: number, byte: number): void;
+  /** Addresses of reported, still unreferenced objects, in report order. */
+  reported(): number[];
+}
+
+export function world(opts: EngineOptions = {}, memBytes = 1 << 16): World {
+  let mem = new ArrayBuffer(memBytes);
+  const logs: string[] = [];
+  const time = { ms: 1000 };
+  const k = new Kmemleak({
+    log: (l) => logs.push(l),
+    now: () => time.ms,
+    clockEvery: 1,
+    scanPeriodSecs: 0,
+    minAgeMs: 0,
+    ...opts,
+  });
+  const roots: [number, number][] = [];
+  const w: World = {
+    k,
+    get mem() {
+      return mem;
+    },
+    set mem(m: ArrayBuffer) {
+      mem = m;
+    },
+    get u8() {
+      return new Uint8Array(mem);
+    },
+    logs,
+    roots,
+    time,
+    put32(addr, v) {
+      new DataView(mem).setUint32(addr, v >>> 0, true);
+    },
+    fill(addr, len, byte) {
+      new Uint8Array(mem, addr, len).fill(byte);
+    },
+    reported() {
+      return k.leaks().map((r) => r.address);
+    },
+  };
+  k.attachMemory(() => mem);
+  k.setRootProvider((add) => {
+    for (const [a, b] of roots) add(a, b);
+  });
+  return w;
+}

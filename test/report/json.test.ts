@@ -1,0 +1,55 @@
+// The JSON report (SPEC §6).
+import { describe, expect, test } from 'vitest';
+import { buildJsonReport } from '../../src/report/json.js';
+import type { LeakRecord } from '../../src/engine/index.js';
+
+describe('JSON report', () => {
+  const leak: LeakRecord = {
+    address: 68272,
+    size: 100,
+    comm: '_start',
+    pid: 1,
+    jiffies: 1234,
+    crc: '1a2b3c4d',
+    hex: '74 68 69',
+    trace: 3,
+    backtrace: [
+      { function: 'make_lost', offset: 28, size: 64, file: 'simple.c', line: 12, funcIndex: 4 },
+      { function: null, offset: 2, size: 9, funcIndex: 8 },
+    ],
+  };
+
+  test('program, leaks with SPEC fields, summary of count and bytes', () => {
+    const r = buildJsonReport('simple.wasm', [leak, { ...leak, address: 7, size: 20, backtrace: undefined }]);
+    expect(JSON.parse(JSON.stringify(r))).toEqual({
+      program: 'simple.wasm',
+      leaks: [
+        {
+          address: 68272,
+          size: 100,
+          comm: '_start',
+          pid: 1,
+          jiffies: 1234,
+          crc: '1a2b3c4d',
+          hex: '74 68 69',
+          backtrace: [
+            { function: 'make_lost', offset: 28, size: 64, file: 'simple.c', line: 12, funcIndex: 4 },
+            { function: null, offset: 2, size: 9, funcIndex: 8 },
+          ],
+        },
+        { address: 7, size: 20, comm: '_start', pid: 1, jiffies: 1234, crc: '1a2b3c4d', hex: '74 68 69', backtrace: [] },
+      ],
+      summary: { leaks: 2, bytes: 120 },
+    });
+  });
+
+  test('frame keys come in SPEC order, unknown file and line are omitted (not null)', () => {
+    const r = buildJsonReport('p', [leak]);
+    expect(Object.keys(r.leaks[0]!.backtrace[0]!)).toEqual(['function', 'offset', 'size', 'file', 'line', 'funcIndex']);
+    expect('file' in r.leaks[0]!.backtrace[1]!).toBe(false);
+  });
+
+  test('no leaks: empty list and zero summary', () => {
+    expect(buildJsonReport('p', [])).toEqual({ program: 'p', leaks: [], summary: { leaks: 0, bytes: 0 } });
+  });
+});
