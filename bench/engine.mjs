@@ -2,7 +2,7 @@
 // CRC32, metadata per object at 10M live objects. Prints a Markdown section and, with --write,
 // replaces the "## Engine" section of bench/RESULTS.md (other sections are left alone).
 //
-//   node bench/engine.mjs [--write] [--quick]
+//   node bench/engine.mjs [--write] [--quick] [--only=pair,scan,scan0,crc,mem]
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -167,11 +167,13 @@ out(`Command: \`npx tsc -p tsconfig.json && node bench/engine.mjs${quick ? ' --q
 out('');
 out('| what | figure |');
 out('|---|---|');
-addDelete();
-scanBench('10% of words point into objects', 0.1, 1);
-scanBench('pointer-free (all objects grey)', 0, 0);
-crcBench();
-memoryBench();
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const want = (name) => !only || only.split(',').includes(name);
+if (want('pair')) addDelete();
+if (want('scan')) scanBench('10% of words point into objects', 0.1, 1);
+if (want('scan0')) scanBench('pointer-free (all objects grey)', 0, 0);
+if (want('crc')) crcBench();
+if (want('mem')) memoryBench();
 out('');
 
 if (args.has('--write')) {

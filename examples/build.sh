@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 for src in *.c; do
   name=${src%.c}
-  clang --target=wasm32-wasi -O1 -g -I../include -c "$src" -o "$name.o"
+  clang --target=wasm32-wasi -O1 -g -fdebug-prefix-map="$here"=. -I../include -c "$src" -o "$name.o"
   clang --target=wasm32-wasi -g "$name.o" -o "$name.wasm"
   rm -f "$name.o"
 done

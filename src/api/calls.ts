@@ -70,6 +70,37 @@ export class CallTracker {
     if (this.comm === exportName) this.comm = realName;
   }
 
+  /** Wrapper -> the wasm function it wraps (what a function table must hold instead). */
+  private readonly originals = new WeakMap<object, AnyFn>();
+
+  /** The wasm function behind a wrapper; anything else is returned as it is. */
+  unwrap<T>(v: T): T {
+    return typeof v === 'function' ? ((this.originals.get(v) as T | undefined) ?? v) : v;
+  }
+
+  /**
+   * Makes `table.set` and `table.grow` store the wasm function behind a wrapper (an own property
+   * shadowing the prototype's, on this table object only).
+   */
+  guardTable(table: WebAssembly.Table): void {
+    const proto = WebAssembly.Table.prototype;
+    const unwrap = (v: unknown) => this.unwrap(v);
+    Object.defineProperty(table, 'set', {
+      configurable: true,
+      writable: true,
+      value: function (this: WebAssembly.Table, index: number, value?: unknown) {
+        return arguments.length < 2 ? proto.set.call(this, index) : proto.set.call(this, index, unwrap(value));
+      },
+    });
+    Object.defineProperty(table, 'grow', {
+      configurable: true,
+      writable: true,
+      value: function (this: WebAssembly.Table, delta: number, value?: unknown) {
+        return arguments.length < 2 ? proto.grow.call(this, delta) : proto.grow.call(this, delta, unwrap(value));
+      },
+    });
+  }
+
   /** The export name a wrapper stands for, or undefined when fn is not one of ours. */
   exportNameOf(fn: unknown): string | undefined {
     return typeof fn === 'function' ? this.wrapperNames.get(fn) : undefined;
@@ -105,24 +136,38 @@ export class CallTracker {
     }
   }
 
-  /** Wraps one exported function. */
-  wrapFunction(name: string, fn: AnyFn): AnyFn {
+  /**
+   * Wraps one exported function. `sig` (Emscripten's signature string, e.g. 'iii') is attached
+   * as `.sig`: Emscripten's dynamic linker puts every export in the function table, and a JS
+   * function can only go there converted by addFunction(fn, fn.sig).
+   */
+  wrapFunction(name: string, fn: AnyFn, sig?: string): AnyFn {
     const w = makeWrapper(this, name, fn);
     try {
       Object.defineProperty(w, 'name', { value: fn.name || name });
     } catch {
       /* name is configurable on functions; ignore if not */
     }
+    if (sig !== undefined) (w as AnyFn & { sig?: string }).sig = sig;
     this.wrapperNames.set(w, name);
+    this.originals.set(w, fn);
     return w;
   }
 
-  /** A new exports object: functions wrapped, everything else passed through. Frozen, like the original. */
-  wrapExports(exports: WebAssembly.Exports): WebAssembly.Exports {
+  /**
+   * A new exports object: functions wrapped, everything else passed through, names `keep`
+   * rejects left out (the detector's own exports). Frozen, like the original.
+   */
+  wrapExports(
+    exports: WebAssembly.Exports,
+    sigOf?: (exportName: string) => string | undefined,
+    keep: (exportName: string) => boolean = () => true,
+  ): WebAssembly.Exports {
     const out: Record<string, unknown> = Object.create(null);
     for (const name of Object.keys(exports)) {
+      if (!keep(name)) continue;
       const v = (exports as Record<string, unknown>)[name];
-      out[name] = typeof v === 'function' ? this.wrapFunction(name, v as AnyFn) : v;
+      out[name] = typeof v === 'function' ? this.wrapFunction(name, v as AnyFn, sigOf?.(name)) : v;
     }
     return Object.freeze(out) as WebAssembly.Exports;
   }

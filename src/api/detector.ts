@@ -27,6 +27,7 @@ import { RootRegistry } from './roots.js';
 import { KmemleakHandle } from './handle.js';
 import { apiStaticRoots, emscriptenStack, DEFAULT_STACK_SIZE } from './static-roots.js';
 import { subtractRanges } from '../wasm/runtime/roots.js';
+import { parseModule, funcType } from '../wasm/binary/index.js';
 
 export interface DetectorOptions {
   /** Minimum age (ms) of objects reported by scans while the program runs. Default 5000. */
@@ -76,6 +77,15 @@ function exportNames(bytes: Uint8Array): Map<number, string> {
     /* unreadable exports: no fallback names */
   }
   return out;
+}
+
+/** Every export name of the original module (null when unreadable: then nothing is hidden). */
+function ownExportNames(bytes: Uint8Array): { has(name: string): boolean } {
+  try {
+    return new Set(readModuleInfo(bytes, 'module').exports.map((e) => e.name));
+  } catch {
+    return { has: () => true };
+  }
 }
 
 /** Names frames from the symbolizer, with export names for functions it cannot name. */
@@ -220,7 +230,15 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
         }
       };
       engine.setRootProvider(provider as (add: (s: number, e: number) => void) => void);
-      const wrappedExports = t.wrapExports(instance.exports);
+      // Emscripten's dynamic linker puts every export in the function table it imported; a table
+      // holds wasm functions only, so the table gets the function behind each wrapper.
+      for (const table of importedTables(module, imports)) t.guardTable(table);
+      const sigs = exportSignatures(original);
+      // Only the module's own exports: the ones the rewriter added (memory re-export, stack
+      // pointer, depth, context) are the detector's, and glue code that walks the exports
+      // (Emscripten's relocateExports) must not see them.
+      const own = ownExportNames(original);
+      const wrappedExports = t.wrapExports(instance.exports, (n) => sigs.get(n), (n) => own.has(n));
       const wrapped = Object.create(WebAssembly.Instance.prototype, {
         exports: { value: wrappedExports, enumerable: true },
       }) as WebAssembly.Instance;
@@ -243,6 +261,36 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       });
     },
   };
+}
+
+const SIG_CHAR: Record<number, string> = { 0x7f: 'i', 0x7e: 'j', 0x7d: 'f', 0x7c: 'd' };
+
+/** Emscripten signature strings ('vii': result then params) of the function exports. */
+export function exportSignatures(bytes: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    const m = parseModule(bytes);
+    for (const e of m.exports) {
+      if (e.kind !== KIND_FUNC) continue;
+      const t = funcType(m, e.index);
+      if (!t || t.results.length > 1) continue;
+      const chars = [t.results.length ? SIG_CHAR[t.results[0]!] : 'v', ...t.params.map((p) => SIG_CHAR[p])];
+      if (chars.every((c) => c !== undefined)) out.set(e.name, chars.join(''));
+    }
+  } catch {
+    /* no signatures: wrappers then cannot enter a function table */
+  }
+  return out;
+}
+
+function importedTables(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Table[] {
+  const out: WebAssembly.Table[] = [];
+  for (const d of WebAssembly.Module.imports(module)) {
+    if (d.kind !== 'table') continue;
+    const v = (imports as Record<string, Record<string, unknown>>)[d.module]?.[d.name];
+    if (v instanceof WebAssembly.Table) out.push(v);
+  }
+  return out;
 }
 
 function findImportedMemory(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Memory | undefined {

@@ -200,10 +200,12 @@ export function instantiateWasmHook(
   onError: (e: unknown) => void = (e) => (opts.log ?? console.error)(`kmemleak: ${e instanceof Error ? e.message : String(e)}`),
 ): (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) => object {
   return (imports, done) => {
-    instantiate(wasm, imports, opts).then((h) => {
-      onHandle(h);
-      done(h.instance, h.module);
-    }, onError);
+    instantiate(wasm, imports, opts)
+      .then((h) => {
+        onHandle(h);
+        done(h.instance, h.module);
+      })
+      .catch(onError);
     return {};
   };
 }

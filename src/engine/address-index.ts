@@ -18,8 +18,9 @@
  * - An object's interval is [start, start + max(size, 1)): a pointer equal to the start of a
  *   zero-sized block still references it.
  * - An address is in no object unless d = (A - lo) mod 2^32 < span (the min/max filter).
- * - page[p] = first entry e whose end > p * 2^shift; the walk from there stops at the first
- *   entry ending after d, the only one that can contain it.
+ * - page[p] & PAGE_INDEX_MASK = first entry e whose end > p * 2^shift; the walk from there stops
+ *   at the first entry ending after d, the only one that can contain it. build() leaves the white
+ *   counts (bits 26..30) at zero.
  * - Objects created after the build are not in it (kmemleak: objects created during a scan are
  *   not coloured by it). Entries keep slot ids; the caller checks that they are still live.
  * Transient memory: 16 bytes an entry, about 2 for the page table, 16 of radix scratch.
@@ -29,6 +30,14 @@ import { F_ALLOCATED, type ObjectTable } from './object-table.js';
 
 /** Offsets are stored XOR this, as int32. */
 export const BIAS = -0x80000000;
+/**
+ * A page word is the page's first entry index (low 26 bits) plus, from bit 26, how many white
+ * objects overlap the page (kept by the scanner; 0..31, and 31 saturates: never decremented).
+ * Positive int32 either way, so "any white here" is one compare: word >= PAGE_WHITE_ONE.
+ */
+export const PAGE_INDEX_MASK = (1 << 26) - 1;
+export const PAGE_WHITE_ONE = 1 << 26;
+export const PAGE_WHITE_MAX = 31 * PAGE_WHITE_ONE;
 
 export class AddressSnapshot {
   n = 0;
@@ -160,7 +169,7 @@ export class AddressSnapshot {
     let shift = 2;
     while (shift < 31 && range / 2 ** shift > n / 2) shift++;
     const pages = Math.floor((range - 1) / 2 ** shift) + 1;
-    const page = this.page.length >= pages && this.page.length <= pages * 4 ? this.page : new Int32Array(pages);
+    const page = new Int32Array(pages);
     const ent = this.ent;
     const pageSize = 2 ** shift;
     let i = 0;
@@ -179,7 +188,7 @@ export class AddressSnapshot {
     if (d >= this.span) return -1;
     const db = d ^ BIAS;
     const ent = this.ent;
-    let k = this.page[d >>> this.shift] << 2;
+    let k = (this.page[d >>> this.shift] & PAGE_INDEX_MASK) << 2;
     while (ent[k + 1] <= db) k += 4;
     return ent[k] <= db ? k >> 2 : -1;
   }

@@ -459,6 +459,8 @@ function readInlined(r: Reader, ab: Abbrev, c: Ctx, unit: number, out: DebugInfo
 }
 
 function addStart(out: DebugInfo, start: number, die: number): void {
+  // wasm-ld marks the DWARF of discarded functions with all-ones (or, in ranges, all-ones minus 1).
+  if (start >= 0xfffffffe && start <= 0xffffffff) return;
   if (!out.functionStarts.has(start)) out.functionStarts.set(start, die);
 }
 

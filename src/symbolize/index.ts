@@ -12,9 +12,15 @@
  *                    `source-map` package's decoder is asynchronous.
  *   sym.frame(funcIndex, moduleOffset): Frame
  *     funcIndex      function index in the original binary (imports first)
- *     moduleOffset   byte offset in the whole file, as V8 prints `wasm-function[N]:0xOFF`
- *     -> { function, offset (from the body start, after the body size), size (body size),
- *          file?, line?, column?, funcIndex }
+ *     moduleOffset   byte offset in the whole file, as V8 prints `wasm-function[N]:0xOFF` (for a
+ *                    caller, the offset of its call instruction)
+ *     -> { function, offset (from the body start, i.e. just after the body size, where DWARF's
+ *          low_pc points), size (body size), file?, line?, column?, funcIndex }
+ *     An offset outside the body is clamped to [0, size] and gets no file:line. In code inlined
+ *     into the function, file:line is the call site in the function itself (what
+ *     llvm-symbolizer's outermost frame says), so the line always belongs to the named function.
+ *     `file` is the path as the compiler recorded it (absolute when the build used absolute
+ *     paths); reporters may shorten it.
  *   sym.functionName(funcIndex): string | null
  *   sym.sources(): ('name' | 'dwarf' | 'sourcemap')[]   the sources that describe this binary
  *   sym.sourceMappingURL(): string | null
@@ -57,7 +63,7 @@ export class Symbolizer {
   private readonly dwarf: Dwarf | null;
   private readonly map: SourceMapIndex | null;
   private readonly url: string | null;
-  private readonly nameCache: (string | null | undefined)[] = [];
+  private readonly nameCache = new Map<number, string | null>();
   private dwarfUseful: boolean | undefined = UNKNOWN;
 
   private constructor(module: ModuleInfo, map: SourceMapIndex | null) {
@@ -117,7 +123,7 @@ export class Symbolizer {
 
   functionName(funcIndex: number): string | null {
     if (!Number.isInteger(funcIndex) || funcIndex < 0) return null;
-    const cached = this.nameCache[funcIndex];
+    const cached = this.nameCache.get(funcIndex);
     if (cached !== undefined) return cached;
     let name: string | null = null;
     const fromSection = this.names.get(funcIndex);
@@ -127,7 +133,7 @@ export class Symbolizer {
       const def = this.definedIndex(funcIndex);
       if (def >= 0) name = this.dwarf.functionNameAt(this.module.bodyStart[def]! - this.module.codeStart);
     }
-    this.nameCache[funcIndex] = name;
+    this.nameCache.set(funcIndex, name);
     return name;
   }
 

@@ -5,7 +5,7 @@ import { Parser, Language } from 'web-tree-sitter/debug';
 it('ts', async () => {
   const log: string[] = [];
   let k!: KmemleakHandle;
-  await Parser.init({ instantiateWasm: instantiateWasmHook(fs.readFileSync('node_modules/web-tree-sitter/debug/web-tree-sitter.wasm'), { minAgeMs: 0, scan: 'off', log: (l) => log.push(l) }, (h) => (k = h)) } as any);
+  await Parser.init({ instantiateWasm: instantiateWasmHook(fs.readFileSync('node_modules/web-tree-sitter/debug/web-tree-sitter.wasm'), { minAgeMs: 0, scan: 'off', log: (l) => { console.log('LOG', l); log.push(l) } }, (h) => (k = h), (e) => console.log('ERR', e)) } as any);
   console.log('allocators', k.allocators, log);
   const lang = await Language.load(fs.readFileSync('node_modules/tree-sitter-json/tree-sitter-json.wasm'));
   const p = new Parser(); p.setLanguage(lang);

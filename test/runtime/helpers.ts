@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toRunOptions } from '../../src/cli/parse-run.js';
 import type { RunOptions } from '../../src/wasm/runtime/options.js';
-import { runModule, type RunResult } from '../../src/wasm/runtime/run.js';
+import { runModule, type RunResult, type RunSession } from '../../src/wasm/runtime/run.js';
 
 export const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/runtime/${name}`, import.meta.url));
 export const example = (name: string): string => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
@@ -16,7 +16,7 @@ export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'kml-rt-'));
 
 export interface Ran { result: RunResult; err: string; out: string; progErr: string }
 
-export async function run(module: string, args: string[] = [], o: Partial<RunOptions> = {}, stdin?: string): Promise<Ran> {
+export async function run(module: string, args: string[] = [], o: Partial<RunOptions> = {}, stdin?: string, onStart?: (s: RunSession) => void): Promise<Ran> {
   const dir = tempDir();
   const outPath = join(dir, 'stdout');
   const errPath = join(dir, 'stderr');
@@ -30,7 +30,7 @@ export async function run(module: string, args: string[] = [], o: Partial<RunOpt
   let err = '';
   try {
     const opts: RunOptions = { ...toRunOptions(module, args, { dir: [], env: [] }, {}), ...o };
-    const result = await runModule(opts, { err: (t) => { err += t; }, stdout: out, stderr: perr, ...(inFd !== undefined ? { stdin: inFd } : {}) });
+    const result = await runModule(opts, { err: (t) => { err += t; }, stdout: out, stderr: perr, ...(inFd !== undefined ? { stdin: inFd } : {}), ...(onStart ? { onStart } : {}) });
     return { result, err, out: readFileSync(outPath, 'utf8'), progErr: readFileSync(errPath, 'utf8') };
   } finally {
     closeSync(out);

@@ -185,3 +185,27 @@ describe('WASI pass-through', () => {
     expect(r.result.status).toBe(64);
   });
 });
+
+describe('the control seam (RunIO.onStart)', () => {
+  it('hands over a session whose writes reach the engine before the program starts', async () => {
+    const answers: string[] = [];
+    let report = 'unset';
+    const r = await run(tool, ['stackexit'], {}, undefined, (s) => {
+      answers.push(s.write('stack=off'), s.write('scan=off'), s.write('bogus'));
+      report = s.read();
+    });
+    expect(answers[0]).toBe('');
+    expect(answers[1]).toBe('');
+    expect(answers[2]).not.toBe('');
+    expect(report).toBe('');
+    expect(reported(r.err).map((o) => o.size)).toEqual([128]);   // stack=off took effect
+  });
+});
+
+describe('call stack exhaustion', () => {
+  it('is reported like a trap (RangeError), recursion folded, exit 134, leaks so far', async () => {
+    const r = await run(tool, ['leak', '1', 'deep']);
+    expect(r.result).toMatchObject({ status: 134, trapped: true, leaks: 1 });
+    expect(r.err).toMatch(/^RangeError: Maximum call stack size exceeded\n    at deep_down\+0x0\/0x[0-9a-f]+ tool\.c:\d+\n    at deep_down\+0x[0-9a-f]+\/0x[0-9a-f]+ tool\.c:\d+\n    \.\.\. \(the frame above repeated \d+ more times\)\n/);
+  });
+});

@@ -213,39 +213,90 @@ describe('finding the allocator', () => {
 });
 
 describe('exports for the runtime', () => {
-  it('exports the stack pointer, the depth and context globals; memory stays exported', () => {
-    const r = instrument(fixture('corpus/simple.wasm'));
+  it('exports the stack pointer, the depth and context globals and reset; memory stays exported', () => {
+    const original = fixture('corpus/simple.wasm');
+    const r = instrument(original);
     expect(r.exports).toEqual({ memory: 'memory', stackPointer: '__kmemleak_stack_pointer', depth: '__kmemleak_depth',
-      context: '__kmemleak_ctx' });
+      context: '__kmemleak_ctx', reset: '__kmemleak_reset' });
     const run = runWasi(r.binary);
-    const sp = run.instance.exports['__kmemleak_stack_pointer'] as WebAssembly.Global;
-    expect(sp.value).toBe(parseModule(fixture('corpus/simple.wasm')).globals[0]!.init.value.kind === 'i32' ?
-      (parseModule(fixture('corpus/simple.wasm')).globals[0]!.init.value as { value: number }).value : -1);
+    const init = parseModule(original).globals[0]!.init.value;
+    expect(init.kind).toBe('i32');
+    // _start returned: the stack pointer is back at its initial value
+    expect((run.instance.exports['__kmemleak_stack_pointer'] as WebAssembly.Global).value).toBe((init as { value: number }).value);
     expect((run.instance.exports['__kmemleak_depth'] as WebAssembly.Global).value).toBe(0);
+    expect(r.stats.entryTrampolines).toBe(1); // _start
+  });
+  it('exports the memory when the module did not', () => {
+    const r = instrument(fixture('features.wasm'));
+    expect(r.exports.memory).toBe('memory');
+    const m = parseModule(r.binary);
+    expect(m.exports.filter((e) => e.kind === 2).map((e) => e.name)).toEqual(['memory']);
   });
 });
 
 describe('the hand-written features module', () => {
-  const imports = (hooks: Record<string, (...a: number[]) => void>): WebAssembly.Imports => ({
-    env: { imported: (x: number) => x * 2, g_imported: new WebAssembly.Global({ value: 'i32' }, 11) },
-    __kmemleak_hooks: hooks,
-  } as unknown as WebAssembly.Imports);
+  const instantiate = (bytes: Uint8Array, hooks: Record<string, (...a: number[]) => void>,
+    imported: (x: number) => number = (x) => x * 2): WebAssembly.Instance =>
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { imported, g_imported: new WebAssembly.Global({ value: 'i32' }, 11) },
+      __kmemleak_hooks: hooks,
+    } as unknown as WebAssembly.Imports);
+
   it('computes the same, and its toy allocator is wrapped (nested calls not recorded)', () => {
     const original = fixture('features.wasm');
     const r = instrument(original);
-    const run0 = new WebAssembly.Instance(new WebAssembly.Module(original), imports({}));
+    const run0 = instantiate(original, {});
     const ev: string[] = [];
-    const run1 = new WebAssembly.Instance(new WebAssembly.Module(r.binary), imports({
+    const run1 = instantiate(r.binary, {
       alloc: (p, s) => { ev.push(`A ${p} ${s}`); },
       free: (p) => { ev.push(`F ${p}`); },
       realloc: (o, n, s) => { ev.push(`R ${o} ${n} ${s}`); },
-    }));
+    });
     const a = (run0.exports['run'] as () => number)();
     const b = (run1.exports['run'] as () => number)();
     expect(b).toBe(a);
     expect(ev).toEqual(['A 70000 24', 'A 70032 12', 'R 70000 70048 100', 'A 70160 64', 'F 70048']);
-    // the funcref global and the table now hold the wrapper
     expect(r.allocators.map((x) => x.name)).toEqual(['malloc', 'calloc', 'realloc', 'free', 'posix_memalign']);
+  });
+
+  it('host calls start from a fresh context; re-entry from an import keeps the caller\'s', () => {
+    const r = instrument(fixture('features.wasm'));
+    const ctx: bigint[] = [];
+    let inst: WebAssembly.Instance | null = null;
+    let reenter = false;
+    inst = instantiate(r.binary, {
+      alloc: (_p, _s, lo, hi) => { ctx.push((BigInt(hi! >>> 0) << 32n) | BigInt(lo! >>> 0)); },
+      free: () => {}, realloc: () => {},
+    }, (x) => {
+      if (reenter) (inst!.exports['malloc'] as (n: number) => number)(4);
+      return x * 2;
+    });
+    const malloc = inst.exports['malloc'] as (n: number) => number;
+    const run = inst.exports['run'] as () => number;
+    malloc(8);
+    run();
+    malloc(8); // without the trampoline this would see the last call site's context
+    reenter = true;
+    run();
+    expect(ctx[0]).toBe(0n);
+    expect(ctx[1]).not.toBe(0n); // run's own malloc
+    expect(ctx[4]).toBe(0n);
+    const reentered = ctx[ctx.length - 1]!;
+    expect(reentered).not.toBe(0n); // through run -> imported -> malloc
+    expect(ctx.slice(5, 8)).toEqual(ctx.slice(1, 4)); // the second run repeats the first's contexts
+    expect(ctx.slice(1, 4)).not.toContain(reentered);
+  });
+
+  it('reset() clears what a trap left behind', () => {
+    const r = instrument(fixture('features.wasm'));
+    const inst = instantiate(r.binary, {
+      alloc: () => { throw new Error('hook failure'); }, free: () => {}, realloc: () => {},
+    });
+    expect(() => (inst.exports['run'] as () => number)()).toThrow('hook failure');
+    const level = inst.exports[r.exports.depth] as WebAssembly.Global;
+    (inst.exports[r.exports.reset] as () => void)();
+    expect(level.value).toBe(0);
+    expect((inst.exports[r.exports.context!] as WebAssembly.Global).value).toBe(0n);
   });
 });
 

@@ -37,19 +37,19 @@ describe('calling context values', () => {
   const one = (l: string): bigint => ctx.get(l)![0]!;
 
   it('same path, same value; different paths, different values', () => {
-    expect(one('a1')).toBe(one('a2'));
-    expect(one('a1')).not.toBe(one('b1'));
-    expect(one('i1')).not.toBe(one('a1')); // an indirect call site is another path
-    expect(ctx.get('loop')).toHaveLength(2);
-    expect(ctx.get('loop')![0]).toBe(ctx.get('loop')![1]);
-    expect(one('loop')).not.toBe(one('b1')); // via_b from another call site in main
+    expect(ctx.get('a')).toHaveLength(2);
+    expect(ctx.get('a')![0]).toBe(ctx.get('a')![1]); // a loop: the same call sites twice
+    expect(one('a')).not.toBe(one('b')); // same site, reached through via_b
+    expect(one('a')).not.toBe(one('a-elsewhere')); // via_a called from another place in main
+    expect(one('i')).not.toBe(one('a')); // an indirect call site is another path
     for (const v of ctx.values()) for (const x of v) expect(x).not.toBe(0n);
+    expect(new Set([...ctx.entries()].map(([, v]) => v[0])).size).toBe(ctx.size);
   });
 
-  it('recursion depths differ', () => {
-    const depths = [one('r0'), one('r1'), one('r2')];
-    expect(new Set(depths).size).toBe(3);
-    expect(one('r2b')).toBe(one('r2'));
+  it('recursion depths differ; the same depth through the same sites is the same', () => {
+    expect(new Set([one('r0'), one('r1'), one('r2')]).size).toBe(3);
+    expect(ctx.get('r2')).toHaveLength(2);
+    expect(ctx.get('r2')![1]).toBe(ctx.get('r2')![0]);
   });
 
   it('is V = 3V + callsite folded over the original call sites, outermost first', () => {

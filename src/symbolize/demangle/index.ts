@@ -19,7 +19,7 @@ export function demangle(name: string): string {
   try {
     if (name.startsWith('_R') || name.startsWith('__R')) return demangleRust(name) ?? name;
     if (name.startsWith('_Z') || name.startsWith('__Z')) {
-      if (isLegacyRust(name.replace(/\..*$/, ''))) return demangleRust(name) ?? demangleItanium(name) ?? name;
+      if (isLegacyRust(name)) return demangleRust(name) ?? demangleItanium(name) ?? name;
       return demangleItanium(name) ?? demangleRust(name) ?? name;
     }
     return name;

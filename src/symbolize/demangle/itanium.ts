@@ -254,9 +254,9 @@ class Parser {
   }
 
   unscopedName(state: NameState | null): Node {
-    if (this.consume('StL') || this.consume('St')) return new StdQualifiedName(this.unqualifiedName(state, null));
+    if (this.consume('StL') || this.consume('St')) return new StdQualifiedName(this.unqualifiedName(state));
     this.consume('L');
-    return this.unqualifiedName(state, null);
+    return this.unqualifiedName(state);
   }
 
   localName(state: NameState | null): Node {
@@ -352,7 +352,7 @@ class Parser {
         this.subs.push(soFar);
         continue;
       }
-      push(this.unqualifiedName(state, soFar));
+      push(this.unqualifiedName(state));
       this.subs.push(soFar!);
     }
     if (!soFar || this.subs.length === 0) throw new Fail();
@@ -383,7 +383,7 @@ class Parser {
     throw new Fail();
   }
 
-  unqualifiedName(state: NameState | null, _soFar: Node | null): Node {
+  unqualifiedName(state: NameState | null): Node {
     let result: Node;
     const c = this.look();
     if (c === 'U') result = this.unnamedTypeName();

@@ -29,25 +29,31 @@
  *                       family, shape, source }
  *     exports           names in the rewritten module: memory (existing export or added),
  *                       stackPointer (the __stack_pointer global, or null if none was found),
- *                       depth (i32 nesting depth: reset it to 0 after a trap), context (the i64
- *                       calling-context global, null when off; set it to 0n before calling an
- *                       export from the top level to share cache entries across calls)
+ *                       depth (i32 allocator nesting depth), context (the i64 calling-context
+ *                       global, null when off; during a call to a `kmemleak` annotation import
+ *                       it holds that call's context), reset (a function: after a trap escaped
+ *                       the module, call it before calling into the module again; it zeroes
+ *                       depth, context and the entry level, which the trap left behind)
+ *                       Exports that may reach an allocator go through entry trampolines that
+ *                       zero the context when called from the host with no wasm frame live, so
+ *                       a stale context never makes a new path look like an old one.
  *     originalOffset(newModuleOffset) -> original module offset, -1 outside original code.
  *                       Copied bytes map exactly; inserted instructions map to the original
  *                       instruction they precede; wrapper code maps to -1.
- *     originalFunction(newIndex) -> original function index, -1 for hooks and wrappers.
+ *     originalFunction(newIndex) -> original function index, -1 for what we added (hooks,
+ *                       wrappers, entry trampolines, reset): frames to drop.
  *     newFunction(originalIndex) -> the function's index in the rewritten module.
  *     wrapperOf(newIndex) -> the allocator entry a wrapper stands for, or null.
  *     contextOf(callSiteOffsets) -> the context value a wrapper sees after that chain of original
  *                       call-site offsets (outermost first), for tests and tools.
- *     stats             { instrumentedFunctions, instrumentedCallSites, offsetSegments }
+ *     stats             { instrumentedFunctions, instrumentedCallSites, entryTrampolines, offsetSegments }
  *     warnings          non-fatal remarks (malformed name section, ...)
  *
  * Why: see rewrite.ts (our own rewriter keeps code offsets exact), wrappers.ts (hook contract),
  * pcc.ts (calling context), offset-map.ts (the map).
  */
 import {
-  parseModule, callGraph, memory0, WasmUnsupportedError, KIND_FUNC,
+  parseModule, callGraph, memory0, WasmUnsupportedError,
 } from '../binary/index.js';
 import { findStackPointer } from '../layout/stack-pointer.js';
 import {
@@ -77,14 +83,14 @@ export interface Instrumented {
   hookModule: string;
   hooks: HookName[];
   allocators: InstrumentedAllocator[];
-  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null };
+  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string };
   callingContext: boolean;
   originalOffset(newOffset: number): number;
   originalFunction(newIndex: number): number;
   newFunction(originalIndex: number): number;
   wrapperOf(newIndex: number): InstrumentedAllocator | null;
   contextOf(callSiteOffsets: number[]): bigint;
-  stats: { instrumentedFunctions: number; instrumentedCallSites: number; offsetSegments: number };
+  stats: { instrumentedFunctions: number; instrumentedCallSites: number; entryTrampolines: number; offsetSegments: number };
   warnings: string[];
 }
 
@@ -108,7 +114,6 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
   const N = I + m.functions.length;
   const withWrappers: InstrumentedAllocator[] = allocators.map((a, j) => ({ ...a, wrapper: res.wrappers[j]! }));
   const map = res.map;
-  void KIND_FUNC;
   return {
     binary: res.binary,
     hookModule: HOOK_MODULE,
@@ -130,6 +135,7 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
     stats: {
       instrumentedFunctions: res.instrumentedFunctions,
       instrumentedCallSites: res.instrumentedCallSites,
+      entryTrampolines: res.trampolines,
       offsetSegments: map.segments,
     },
     warnings: [...m.warnings],

@@ -11,6 +11,8 @@
  * Invariants:
  * - Function indices: imports [0, I) keep their index; the k hook imports take [I, I+k); original
  *   defined function f becomes f + k; wrappers follow all of them.
+ * - After the wrappers come the entry trampolines (exports that may reach an allocator point to
+ *   them) and the reset function.
  * - Every reference to a wrapped function F (call, return_call, ref.func, element segments,
  *   exports, global initializers) goes to W_F, except direct calls inside wrapped bodies (those
  *   only run inside a wrapper, at depth >= 1, so a wrapper would record nothing). F's body is
@@ -27,13 +29,14 @@ import {
 import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteConstant } from './pcc.js';
-import { wrapperBody } from './wrappers.js';
+import { wrapperBody, trampolineBody, resetBody } from './wrappers.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
 export const EXPORT_DEPTH = '__kmemleak_depth';
 export const EXPORT_CONTEXT = '__kmemleak_ctx';
 export const EXPORT_MEMORY_FALLBACK = '__kmemleak_memory';
+export const EXPORT_RESET = '__kmemleak_reset';
 
 export type HookName = 'alloc' | 'free' | 'realloc';
 
@@ -52,7 +55,9 @@ export interface RewriteResult {
   hooks: HookName[];
   /** New function index of each allocator's wrapper, parallel to plan.allocators. */
   wrappers: number[];
-  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null };
+  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string };
+  /** Number of entry trampolines added (exports that may reach an allocator). */
+  trampolines: number;
   instrumentedFunctions: number;
   instrumentedCallSites: number;
   depthGlobal: number;
@@ -111,10 +116,34 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   });
   const ref = (f: number): number => (f < N ? redirect[f]! : f);
 
+  // Entry trampolines (calling context only): the host may call an export long after the last
+  // call site set CTX; a stale CTX would make this new path look like an old one. A trampoline
+  // zeroes CTX when no wasm frame is live (entry level 0) and keeps it on re-entry from an
+  // import (the import's call site set it, so the outer frames are part of the path).
+  const firstTrampoline = N + k + allocators.length;
+  const trampolineTargets: number[] = []; // original indices
+  const trampolineOf = new Map<number, number>(); // new target index -> trampoline index
+  if (reach) {
+    for (const e of m.exports) {
+      if (e.kind !== KIND_FUNC || e.index >= N || !reach[e.index]) continue;
+      const t = ref(e.index);
+      if (trampolineOf.has(t)) continue;
+      trampolineOf.set(t, firstTrampoline + trampolineTargets.length);
+      trampolineTargets.push(e.index);
+    }
+  }
+  const resetFunction = firstTrampoline + trampolineTargets.length;
+  const resetType = typeOf([], []);
+  const exportTarget = (f: number): number => {
+    const t = ref(f);
+    return trampolineOf.get(t) ?? t;
+  };
+
   // Globals appended.
   const totalGlobals = m.importedGlobalCount + m.globals.length;
   const depthGlobal = totalGlobals;
   const ctxGlobal = reach ? totalGlobals + 1 : -1;
+  const levelGlobal = reach ? totalGlobals + 2 : -1;
 
   const out = new ByteWriter(bytes.length + 4096 + allocators.length * 128);
   out.bytes(bytes, 0, 8);
@@ -134,7 +163,9 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   let map: OffsetMap | null = null;
   let instrumentedFunctions = 0;
   let instrumentedCallSites = 0;
-  let exportNames: RewriteResult['exports'] = { memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null };
+  let exportNames: RewriteResult['exports'] = {
+    memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET,
+  };
 
   const sectionContent = (id: number): { start: number; end: number } | null => {
     const s = m.sections.find((x) => x.id === id);
@@ -201,23 +232,25 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         break;
       }
       case SEC_FUNCTION: {
-        emitSection(id, vecSection(id, allocators.length, (w) => {
-          for (const a of allocators) {
-            const r = funcTypeIndexOf(m, a.index);
-            w.u32(r);
-          }
+        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1, (w) => {
+          for (const a of allocators) w.u32(funcTypeIndexOf(m, a.index));
+          for (const f of trampolineTargets) w.u32(funcTypeIndexOf(m, f));
+          w.u32(resetType);
         }));
         break;
       }
       case SEC_GLOBAL: {
         const w = new ByteWriter(256);
-        w.u32(m.globals.length + (reach ? 2 : 1));
+        w.u32(m.globals.length + (reach ? 3 : 1));
         for (const g of m.globals) {
           w.bytes(bytes, g.start, g.init.start); // value type and mutability, verbatim
           constExpr(w, g.init);
         }
         w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
-        if (reach) { w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b); }
+        if (reach) {
+          w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b);
+          w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
+        }
         emitSection(id, w);
         break;
       }
@@ -249,12 +282,14 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           context = fresh(EXPORT_CONTEXT);
           extra.push([context, KIND_GLOBAL, ctxGlobal]);
         }
-        exportNames = { memory, stackPointer, depth, context };
+        const reset = fresh(EXPORT_RESET);
+        extra.push([reset, KIND_FUNC, resetFunction]);
+        exportNames = { memory, stackPointer, depth, context, reset };
         w.u32(m.exports.length + extra.length);
         for (const e of m.exports) {
           w.name(e.name);
           w.u8(e.kind);
-          w.u32(e.kind === KIND_FUNC ? ref(e.index) : e.index);
+          w.u32(e.kind === KIND_FUNC ? exportTarget(e.index) : e.index);
         }
         for (const [name, kind, index] of extra) {
           w.name(name);
@@ -310,7 +345,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const mapB = new OffsetMapBuilder();
     const body = new ByteWriter(4096);
     const bodyMap = new OffsetMapBuilder();
-    cw.u32(m.bodies.length + allocators.length);
+    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1);
     let functions = 0;
     let sites = 0;
     const mem64 = false;
@@ -407,6 +442,15 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       cw.u32(wb.length);
       cw.bytes(wb);
     });
+    for (const f of trampolineTargets) {
+      const t = funcType(m, f)!;
+      const tb = trampolineBody(t.params.length, ref(f), ctxGlobal, levelGlobal);
+      cw.u32(tb.length);
+      cw.bytes(tb);
+    }
+    const rb = resetBody(depthGlobal, ctxGlobal, levelGlobal);
+    cw.u32(rb.length);
+    cw.bytes(rb);
     out.u8(SEC_CODE);
     out.u32(cw.len);
     const base = out.len;
@@ -427,6 +471,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         const base = names.functions.get(a.index) ?? a.name;
         nn.functions.set(wrappers[j]!, `kmemleak_wrap_${base}`);
       });
+      trampolineTargets.forEach((f, j) => {
+        nn.functions.set(firstTrampoline + j, `kmemleak_entry_${names.functions.get(f) ?? f}`);
+      });
+      nn.functions.set(resetFunction, 'kmemleak_reset');
       for (const [i, v] of names.locals) nn.locals.set(shift(i), v);
       for (const [i, v] of names.labels) nn.labels.set(shift(i), v);
       nn.types = names.types;
@@ -434,7 +482,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       nn.memories = names.memories;
       nn.globals = new Map(names.globals);
       nn.globals.set(depthGlobal, EXPORT_DEPTH);
-      if (reach) nn.globals.set(ctxGlobal, EXPORT_CONTEXT);
+      if (reach) {
+        nn.globals.set(ctxGlobal, EXPORT_CONTEXT);
+        nn.globals.set(levelGlobal, '__kmemleak_entry_level');
+      }
       nn.elements = names.elements;
       nn.data = names.data;
       nn.tags = names.tags;
@@ -473,6 +524,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     hooks,
     wrappers,
     exports: exportNames,
+    trampolines: trampolineTargets.length,
     instrumentedFunctions,
     instrumentedCallSites,
     depthGlobal,

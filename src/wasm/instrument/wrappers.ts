@@ -138,3 +138,51 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
   op(END);
   return w.result();
 }
+
+/**
+ * An export's entry trampoline: zeroes the calling context when entered from the host with no
+ * wasm frame live (entry level 0), counts the level, and calls the export's target.
+ */
+export function trampolineBody(nParams: number, target: number, ctxGlobal: number, levelGlobal: number): Uint8Array {
+  const w = new ByteWriter(64);
+  const op = (b: number): void => w.u8(b);
+  w.u32(0);
+  op(GLOBAL_GET); w.u32(levelGlobal);
+  op(I32_EQZ);
+  op(IF); op(VOID);
+  op(I64_CONST); w.s64(0n);
+  op(GLOBAL_SET); w.u32(ctxGlobal);
+  op(END);
+  const level = (d: number): void => {
+    op(GLOBAL_GET); w.u32(levelGlobal);
+    op(I32_CONST); w.s32(d);
+    op(I32_ADD);
+    op(GLOBAL_SET); w.u32(levelGlobal);
+  };
+  level(1);
+  for (let i = 0; i < nParams; i++) { op(LOCAL_GET); w.u32(i); }
+  op(CALL); w.u32(target);
+  level(-1);
+  op(END);
+  return w.result();
+}
+
+/**
+ * `__kmemleak_reset()`: zeroes the nesting depth, the context and the entry level. A trap that
+ * unwinds through a wrapper or a trampoline skips their decrements; the host calls this before
+ * calling into the module again.
+ */
+export function resetBody(depthGlobal: number, ctxGlobal: number, levelGlobal: number): Uint8Array {
+  const w = new ByteWriter(32);
+  w.u32(0);
+  w.u8(I32_CONST); w.s32(0);
+  w.u8(GLOBAL_SET); w.u32(depthGlobal);
+  if (ctxGlobal >= 0) {
+    w.u8(I64_CONST); w.s64(0n);
+    w.u8(GLOBAL_SET); w.u32(ctxGlobal);
+    w.u8(I32_CONST); w.s32(0);
+    w.u8(GLOBAL_SET); w.u32(levelGlobal);
+  }
+  w.u8(END);
+  return w.result();
+}

@@ -18,6 +18,7 @@ export const KIND_MEMORY = 2;
 export const KIND_GLOBAL = 3;
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 class Reader {
   pos = 0;
@@ -44,7 +45,7 @@ class Reader {
   name(): string {
     const len = this.u32();
     if (this.pos + len > this.bytes.length) this.fail('name runs past the end');
-    const s = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.pos, this.pos + len));
+    const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + len));
     this.pos += len;
     return s;
   }

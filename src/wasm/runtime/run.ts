@@ -163,11 +163,17 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
 
   const session: RunSession = {
     write: (cmd) => {
+      const answer = engine.write(cmd);
+      // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
+      // fire while the program holds the thread: mirror the accepted scan= commands there.
       const t = cmd.trim();
-      if (t === 'scan=off') auto.setPeriod(null);
-      else if (t === 'scan=on') auto.setPeriod(opts.scanPeriodMs ?? 600_000);
-      else if (/^scan=\d+$/.test(t)) auto.setPeriod(Number(t.slice(5)) * 1000 || null);
-      return engine.write(cmd);
+      if (answer === '' && t.startsWith('scan=')) {
+        engine.stop();
+        if (t === 'scan=on') auto.start();
+        else if (t === 'scan=off') auto.stop();
+        else auto.setPeriod(Number(t.slice(5)) * 1000);
+      }
+      return answer;
     },
     read: () => engine.read(),
   };

@@ -5,7 +5,8 @@
  * when DWARF says) instead of V8's raw `wasm-function[N]:0xOFF` in the rewritten module.
  *
  * Invariants: never throws (a frame that cannot be symbolized prints raw); the detector's own
- * functions (no original) are left out; the first line is `Name: message` as V8 prints it.
+ * functions (no original) are left out; the first line is `Name: message` as V8 prints it; a run
+ * of identical frames (recursion) prints once with a count.
  */
 import { formatFrame } from '../../symbolize/index.js';
 import type { FrameSource } from './backtraces.js';
@@ -21,6 +22,13 @@ const hex = (n: number): string => '0x' + n.toString(16);
 
 export function describeTrap(err: Error, map: OriginalMap | null, names: FrameSource | null): string {
   const lines = [`${err.name}: ${err.message}`];
+  // Deep recursion repeats one frame dozens of times: say so once.
+  let last = '';
+  let repeats = 0;
+  const flush = (): void => {
+    if (repeats > 0) lines.push(`    ... (the frame above repeated ${repeats} more time${repeats > 1 ? 's' : ''})`);
+    repeats = 0;
+  };
   for (const raw of wasmFramesOf(err)) {
     let fn = raw.funcIndex;
     let off = raw.offset;
@@ -38,7 +46,12 @@ export function describeTrap(err: Error, map: OriginalMap | null, names: FrameSo
         if (f.size > 0) text = formatFrame(f);
       } catch { /* keep the raw form */ }
     }
-    lines.push(`    at ${text}`);
+    const line = `    at ${text}`;
+    if (line === last) { repeats++; continue; }
+    flush();
+    lines.push(line);
+    last = line;
   }
+  flush();
   return lines.join('\n') + '\n';
 }
