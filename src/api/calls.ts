@@ -36,8 +36,16 @@ export class CallTracker {
    * @param onEnter called when the host enters wasm at depth 0, with the comm to record
    * @param onError reports an exception thrown by a deferred action (never propagated)
    */
+  /** An export call ended by an exception or trap since the last entry at depth 0. */
+  private faulted = false;
+
+  /**
+   * @param onEnter called when the host enters wasm at depth 0, with the comm to record and
+   *   whether the previous call ended by an exception (a trap leaves wasm globals mid-update)
+   * @param onError reports an exception thrown by a deferred action (never propagated)
+   */
   constructor(
-    private readonly onEnter: (comm: string) => void,
+    private readonly onEnter: (comm: string, afterFault: boolean) => void,
     private readonly onError: (e: unknown) => void = () => {},
   ) {}
 
@@ -111,8 +119,15 @@ export class CallTracker {
     if (this.depth++ === 0) {
       const c = this.display.get(name) ?? name;
       this.comm = c;
-      this.onEnter(c);
+      const f = this.faulted;
+      this.faulted = false;
+      this.onEnter(c, f);
     }
+  }
+
+  /** Called by wrappers when the call throws (trap, host exception, longjmp emulation). */
+  fault(): void {
+    this.faulted = true;
   }
 
   /** Called by wrappers on exit (finally). */
@@ -204,54 +219,54 @@ function makeWrapper(t: CallTracker, name: string, fn: AnyFn): AnyFn {
     case 0:
       return function (this: unknown) {
         t.enter(name);
-        try { return fn.call(this); } finally { t.leave(); }
+        try { return fn.call(this); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 1:
       return function (this: unknown, a: unknown) {
         t.enter(name);
-        try { return fn.call(this, a); } finally { t.leave(); }
+        try { return fn.call(this, a); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 2:
       return function (this: unknown, a: unknown, b: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b); } finally { t.leave(); }
+        try { return fn.call(this, a, b); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 3:
       return function (this: unknown, a: unknown, b: unknown, c: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b, c); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 4:
       return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b, c, d); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c, d); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 5:
       return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b, c, d, e); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c, d, e); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 6:
       return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b, c, d, e, f); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c, d, e, f); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 7:
       return function (this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown) {
         t.enter(name);
-        try { return fn.call(this, a, b, c, d, e, f, g); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c, d, e, f, g); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     case 8:
       return function (
         this: unknown, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown,
       ) {
         t.enter(name);
-        try { return fn.call(this, a, b, c, d, e, f, g, h); } finally { t.leave(); }
+        try { return fn.call(this, a, b, c, d, e, f, g, h); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
     default:
       return function (this: unknown, ...args: unknown[]) {
         t.enter(name);
-        try { return fn.apply(this, args); } finally { t.leave(); }
+        try { return fn.apply(this, args); } catch (e) { t.fault(); throw e; } finally { t.leave(); }
       };
   }
 }

@@ -19,6 +19,7 @@ import { Symbolizer } from '../symbolize/index.js';
 import type { Frame, TraceDescriber } from '../symbolize/frame.js';
 import { AllocatorFrames, Backtraces } from '../wasm/runtime/backtraces.js';
 import { annotationImports, ANNOTATION_MODULE } from '../wasm/runtime/annotations.js';
+import { HookWiring } from '../wasm/runtime/hooks.js';
 import { rootProvider } from '../wasm/runtime/roots.js';
 import { readModuleInfo, KIND_FUNC } from '../wasm/runtime/module-info.js';
 import { CallTracker } from './calls.js';
@@ -52,6 +53,11 @@ export interface DetectorOptions {
   stackSize?: number;
   /** Extra static root ranges [start, end) (e.g. a region the layout reader does not know). */
   extraRoots?: Array<[number, number]>;
+  /**
+   * Real names of minified exports (export name -> C name), as Emscripten's glue maps them;
+   * kmemleak.emscripten() reads them from the glue. Used for the allocator, comm and frames.
+   */
+  exportAliases?: Record<string, string> | Map<string, string>;
 }
 
 export interface Prepared {
@@ -110,7 +116,8 @@ class FrameNamer {
  */
 export async function prepare(original: Uint8Array, opts: DetectorOptions = {}): Promise<Prepared | null> {
   let inst: Instrumented;
-  const allocator = opts.allocator ?? emscriptenAllocators(original) ?? undefined;
+  const aliases = opts.exportAliases instanceof Map ? opts.exportAliases : new Map(Object.entries(opts.exportAliases ?? {}));
+  const allocator = opts.allocator ?? emscriptenAllocators(original, aliases) ?? undefined;
   try {
     inst = instrument(original, allocator ? { allocator } : {});
   } catch (e) {
@@ -118,12 +125,15 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     throw new Error(e instanceof Error ? e.message.split('\n')[0] : String(e));
   }
   const sym = await Symbolizer.fromBinary(original, opts.sourceMap !== undefined ? { sourceMap: opts.sourceMap } : {});
-  const namer = new FrameNamer(sym, exportNames(original));
+  const exported = exportNames(original);
+  for (const [i, n] of exported) exported.set(i, aliases.get(n) ?? n);
+  const namer = new FrameNamer(sym, exported);
   const log = opts.log ?? ((l: string) => console.error(l));
   let tracker: CallTracker | null = null;
+  let engineLog: (line: string) => void = log;
   const engine = new Kmemleak({
     ...(opts.minAgeMs !== undefined ? { minAgeMs: opts.minAgeMs } : {}),
-    log,
+    log: (line) => engineLog(line),
     reportLocation: opts.reportLocation ?? 'kmemleak.read()',
     stack: opts.stack ?? true,
     scanPeriodSecs: opts.scan === 'off' ? 0 : opts.scan ?? 600,
@@ -144,24 +154,40 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
   const traces = new Backtraces(engine.depot, inst, new AllocatorFrames(namer, entry));
   let ctxGlobal: WebAssembly.Global | null = null;
   let depthGlobal: WebAssembly.Global | null = null;
+  let lastComm = '';
   tracker = new CallTracker(
-    (comm) => {
-      // A new call from the host: fresh calling context, and a depth left over by a trap is reset.
-      if (ctxGlobal) ctxGlobal.value = 0n;
-      if (depthGlobal && depthGlobal.value !== 0) depthGlobal.value = 0;
-      engine.setContext(comm, pid);
+    (comm, afterFault) => {
+      // A call that ended by a trap leaves the rewriter's globals mid-update: reset them.
+      if (afterFault) {
+        if (ctxGlobal) ctxGlobal.value = 0n;
+        if (depthGlobal) depthGlobal.value = 0;
+      }
+      // The clock is sampled at each host call either way (allocation times stay fresh).
+      if (comm !== lastComm) {
+        lastComm = comm;
+        engine.setContext(comm, pid);
+      } else {
+        engine.tick();
+      }
     },
     (e) => log(`kmemleak: deferred scan failed: ${e instanceof Error ? e.message : String(e)}`),
   );
-  const hooks: Record<string, (...a: number[]) => void> = {
-    alloc: (ptr, size, lo, hi) => engine.alloc(ptr! >>> 0, size! >>> 0, 1, traces.forContext(lo!, hi!)),
-    free: (ptr) => engine.free(ptr! >>> 0, 0),
-    realloc: (old, ptr, size, lo, hi) => {
-      if (old !== 0) engine.free(old! >>> 0, 0);
-      engine.alloc(ptr! >>> 0, size! >>> 0, 1, traces.forContext(lo!, hi!));
+  for (const [exp, real] of aliases) tracker.rename(exp, real);
+  // The runtime's hook wiring (shared with `kmemleak run`): min_count 0 for the C library's
+  // start-up blocks (argv), warnings inside a hook followed by the caller's backtrace.
+  const wiring = new HookWiring(
+    engine,
+    traces,
+    inst.callingContext,
+    () => {},
+    (text) => {
+      for (const line of text.split('\n')) if (line !== '') log(line);
     },
-  };
-  const annotations = annotationImports(engine, () => traces.here());
+    (trace) => describer.describe(trace),
+  );
+  const hooks = wiring.imports(inst.hooks);
+  engineLog = wiring.log;
+  const annotations = annotationImports(engine, () => wiring.annotationTrace());
   const module = await WebAssembly.compile(inst.binary as BufferSource);
   const roots = new RootRegistry();
   const t = tracker;
@@ -250,6 +276,8 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
         module,
         log,
         allocators: inst.allocators.map((a) => a.name),
+        memory,
+        relocatable: WebAssembly.Module.customSections(module, 'dylink.0').length > 0,
         hold: (p) => {
           if (!seam) holdFallback(p);
         },

@@ -23,6 +23,7 @@ import type { ControlServer } from '../control/server.js';
 import type { Answer } from '../control/protocol.js';
 import type { CallTracker } from './calls.js';
 import { RootRegistry } from './roots.js';
+import { watchSideModules, type SideModuleWatch } from './side-modules.js';
 
 export interface HandleParts {
   engine: Kmemleak;
@@ -36,6 +37,10 @@ export interface HandleParts {
   log: (line: string) => void;
   /** Names of the allocator entry points the rewriter wrapped. */
   allocators: string[];
+  /** The instance's linear memory (null for an untracked instance). */
+  memory?: WebAssembly.Memory | null;
+  /** The module is relocatable (Emscripten dynamic linking: it may load side modules). */
+  relocatable?: boolean;
 }
 
 export class KmemleakHandle {
@@ -51,6 +56,7 @@ export class KmemleakHandle {
   private readonly servers = new Set<ControlServer>();
   private readonly parts: HandleParts;
   private closed = false;
+  private sideWatch: SideModuleWatch | null = null;
 
   constructor(parts: HandleParts) {
     this.parts = parts;
@@ -157,6 +163,11 @@ export class KmemleakHandle {
     if (fresh) this.parts.hold?.(p);
   }
 
+  /** The root regions registered (by registerRoot, or for side modules), sorted by start. */
+  rootRegions(): Array<{ start: number; end: number }> {
+    return this.roots.list();
+  }
+
   /** Forgets the root region that starts at ptr; returns whether there was one. */
   unregisterRoot(ptr: number): boolean {
     const p = ptr >>> 0;
@@ -187,10 +198,29 @@ export class KmemleakHandle {
     return s;
   }
 
-  /** Stops automatic scanning and the control sockets. Tracking goes on; reads still work. */
+  /** Whether the module is relocatable (Emscripten MAIN_MODULE: it can load side modules). */
+  get relocatable(): boolean {
+    return this.parts.relocatable ?? false;
+  }
+
+  /**
+   * Registers the static data of Emscripten side modules loaded from now on (until close()) as
+   * root regions; see side-modules.ts. The embedding helpers call it for relocatable modules.
+   */
+  watchSideModules(): void {
+    if (this.sideWatch || this.closed || !this.parts.memory) return;
+    this.sideWatch = watchSideModules(this.parts.memory, (start, len) => this.registerRoot(start, len));
+  }
+
+  /**
+   * Stops automatic scanning, the control sockets and the side-module watch. Tracking goes on;
+   * reads still work.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sideWatch?.stop();
+    this.sideWatch = null;
     this.engine.stop();
     for (const s of this.servers) await s.close();
     this.servers.clear();

@@ -24,6 +24,7 @@
  */
 import { prepare, type DetectorOptions, type Prepared } from './detector.js';
 import { KmemleakHandle } from './handle.js';
+import { exportAliasesFromGlue } from './emscripten-glue.js';
 
 export { KmemleakHandle } from './handle.js';
 export { WasiShim, WasiExit, type WasiShimOptions } from './wasi.js';
@@ -202,6 +203,7 @@ export function instantiateWasmHook(
   return (imports, done) => {
     instantiate(wasm, imports, opts)
       .then((h) => {
+        if (h.relocatable) h.watchSideModules();
         onHandle(h);
         done(h.instance, h.module);
       })
@@ -231,6 +233,11 @@ export async function emscripten<T extends object>(
   opts: EmscriptenOptions = {},
 ): Promise<{ module: T; kmemleak: KmemleakHandle }> {
   const moduleArg: Record<string, unknown> = { ...(opts.moduleArg ?? {}) };
+  if (!opts.exportAliases) {
+    // Minified glue maps export names back (k._malloc=c.Ia): read them from its source text.
+    const aliases = exportAliasesFromGlue(Function.prototype.toString.call(factory));
+    if (aliases.size > 0) opts = { ...opts, exportAliases: aliases };
+  }
   let handle: KmemleakHandle | null = null;
   let wrapped: Wrapped | null = null;
   // The glue has no error path for instantiateWasm: a failure must end the wait itself.
@@ -251,6 +258,7 @@ export async function emscripten<T extends object>(
   }
   const h = handle as KmemleakHandle | null;
   if (!h) throw new Error('the Emscripten module instantiated no wasm with an allocator through the detector');
+  if (h.relocatable) h.watchSideModules();
   h.learnNames(module);
   return { module, kmemleak: h };
 }

@@ -49,7 +49,8 @@ export function dylinkMemSize(bytes: Uint8Array, m: WasmModule): number | null {
     if (s.name !== 'dylink.0') continue;
     const pos = { p: s.contentStart };
     try {
-      pos.p += readLeb(bytes, pos); // the section's name
+      const nameLen = readLeb(bytes, pos); // the section's name (read before adding: pos moves)
+      pos.p += nameLen;
       while (pos.p < s.end) {
         const kind = bytes[pos.p++]!;
         const len = readLeb(bytes, pos);

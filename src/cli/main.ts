@@ -24,7 +24,7 @@ function version(): string {
   }
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number }): Command {
   const program = new Command('kmemleak')
@@ -49,8 +49,8 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--exitcode <n>', 'exit status when the exit scan reports leaks; 0 keeps the program\'s own')
     .option('--control <path>', 'serve the control file on a Unix socket while the program runs')
     .option('--off', 'run the program without the detector (also: KMEMLEAK=off)')
-    .option('--dir <host[:guest]>', 'give the program a directory (WASI preopen); repeatable', collect, [])
-    .option('--env <name=value>', 'set a variable in the program\'s environment; repeatable', collect, [])
+    .option('--dir <host[:guest]>', 'give the program a directory (WASI preopen); repeatable', collect)
+    .option('--env <name=value>', 'set a variable in the program\'s environment; repeatable', collect)
     .option('--allocator <role=name,...>', 'name the allocator entry points (malloc=NAME,free=NAME,...; names or function indices)')
     .option('--early-pool <n>', 'how many operations to buffer before the detector can read memory')
     .option('--source-map <file>', 'a source map for the module (frames get file:line from it)')
@@ -100,7 +100,9 @@ export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.Pr
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       if (err.code === 'commander.help') return 2;   // help shown because a command was missing
-      io.err(`kmemleak: ${oneLine(err).replace(/^error: /, '')}\n${usageHint(argv)}\n`);
+      // commander puts a suggestion on a second line: "(Did you mean --stack?)"; keep it on one
+      const text = err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').replace(/^error: /, '');
+      io.err(`kmemleak: ${text}\n${usageHint(argv)}\n`);
       return 2;
     }
     if (err instanceof InputError) {

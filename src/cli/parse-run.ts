@@ -20,8 +20,8 @@ export interface RawRunOptions {
   exitcode?: string;
   control?: string;
   off?: boolean;
-  dir: string[];
-  env: string[];
+  dir?: string[];
+  env?: string[];
   allocator?: string;
   earlyPool?: string;
   sourceMap?: string;
@@ -89,9 +89,9 @@ export function toRunOptions(module: string, args: string[], raw: RawRunOptions,
     if (scanPeriodMs === 0) scanPeriodMs = null;   // kmemleak's scan=0 stops automatic scanning
   }
   const env: Record<string, string> = {};
-  for (const e of raw.env) { const [k, v] = parseEnv(e); env[k] = v; }
+  for (const e of raw.env ?? []) { const [k, v] = parseEnv(e); env[k] = v; }
   const preopens: Record<string, string> = {};
-  for (const d of raw.dir) { const [g, h] = parseDir(d); preopens[g] = h; }
+  for (const d of raw.dir ?? []) { const [g, h] = parseDir(d); preopens[g] = h; }
   if (raw.sourceMap !== undefined && !isFile(raw.sourceMap)) throw usage(`--source-map: cannot read '${raw.sourceMap}'`);
   const opts: RunOptions = {
     module,

@@ -6,11 +6,13 @@
  * one page-table read plus a short forward walk over adjacent entries.
  *
  * Layout: entry e is ent[4e .. 4e+3] = [start, end, slot, need], interleaved so that a lookup hit
- * touches one cache line. start/end are offsets from `lo` (the lowest start) XOR 0x80000000, as
- * int32: unsigned order becomes signed order and V8 keeps everything in int32 registers (u32
- * values >= 2^31 are slow doubles in V8). `need` is the scan's colour state in snapshot space:
- * the references still missing before the object turns grey (> 0: white; 0: grey, black, or
- * turned grey by the checksum pass). The scanner writes counts back to the table at the end.
+ * touches one cache line. start/end are offsets from `lo` (the lowest start), stored as int32:
+ * while span < 2^31 (`small`) they are non-negative and the scanner compares them with int32
+ * arithmetic, without branches (V8 keeps int32 in registers; u32 values >= 2^31 become slow
+ * doubles); otherwise they are read back as unsigned on a slower path. `need` is the scan's
+ * colour state in snapshot space: the references still missing before the object turns grey
+ * (> 0: white; 0: grey, black, freed, or turned grey by the checksum pass). The scanner writes
+ * counts back to the table at the end.
  *
  * Invariants:
  * - Intervals are disjoint and sorted by start. Overlaps found while building are resolved by
@@ -28,8 +30,6 @@
 
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';
 
-/** Offsets are stored XOR this, as int32. */
-export const BIAS = -0x80000000;
 /**
  * A page word is the page's first entry index (low 26 bits) plus, from bit 26, how many white
  * objects overlap the page (kept by the scanner; 0..31, and 31 saturates: never decremented).
@@ -38,6 +38,7 @@ export const BIAS = -0x80000000;
 export const PAGE_INDEX_MASK = (1 << 26) - 1;
 export const PAGE_WHITE_ONE = 1 << 26;
 export const PAGE_WHITE_MAX = 31 * PAGE_WHITE_ONE;
+const RADIX_BITS = 11;
 
 export class AddressSnapshot {
   n = 0;
@@ -46,11 +47,13 @@ export class AddressSnapshot {
   shift = 31;
   lo = 0;
   span = 0;
+  /** span < 2^31: offsets are non-negative int32 (the scanner's fast path). */
+  small = true;
   private keys = new Uint32Array(0);
   private vals = new Uint32Array(0);
   private tmpKey = new Uint32Array(0);
   private tmpVal = new Uint32Array(0);
-  private readonly counts = new Uint32Array(65536);
+  private readonly counts = new Uint32Array(1 << RADIX_BITS);
 
   get bytes(): number {
     return this.ent.byteLength + this.page.byteLength + this.keys.byteLength * 4;
@@ -70,23 +73,29 @@ export class AddressSnapshot {
       this.tmpVal = new Uint32Array(cap);
       this.ent = new Int32Array(cap * 4);
     }
+    const n = gatherLive(t.flags, t.start, t.hi, this.keys, this.vals);
+    this.radixSort(n);
+    const keys = this.keys;
+    const ends = this.tmpKey;
+    const vals = this.vals;
+    // Absolute ends, dropping the newer of two overlapping objects (rare: a slow path per pair).
+    let m = computeEnds(keys, vals, t.size, ends, n);
+    if (m < 0) m = this.resolveOverlaps(t, n, dropOverlap);
+    this.n = m;
+    const lo = m > 0 ? keys[0] : 0;
+    fillEntries(this.ent, keys, ends, vals, m, lo);
+    this.lo = lo;
+    this.span = m > 0 ? ends[m - 1] - lo : 0;
+    this.small = this.span < 0x80000000;
+    this.buildPages();
+  }
+
+  /** computeEnds found an overlap: redo the pass, keeping the older object of each pair. */
+  private resolveOverlaps(t: ObjectTable, n: number, dropOverlap: (kept: number, dropped: number) => void): number {
     const keys = this.keys;
     const vals = this.vals;
-    const flags = t.flags;
-    const start = t.start;
-    let n = 0;
-    for (let s = 0; s < t.hi; s++) {
-      if (flags[s] & F_ALLOCATED) {
-        keys[n] = start[s];
-        vals[n] = s;
-        n++;
-      }
-    }
-    this.radixSort(n);
-
-    // Absolute ends, dropping the newer of two overlapping objects, into keys/tmpKey (ends).
-    const size = t.size;
     const ends = this.tmpKey;
+    const size = t.size;
     let m = 0;
     for (let i = 0; i < n; i++) {
       const s = vals[i];
@@ -109,51 +118,39 @@ export class AddressSnapshot {
       vals[m] = s;
       m++;
     }
-    this.n = m;
-    const lo = m > 0 ? keys[0] : 0;
-    const ent = this.ent;
-    for (let i = 0, k = 0; i < m; i++, k += 4) {
-      ent[k] = (keys[i] - lo) ^ BIAS;
-      ent[k + 1] = (ends[i] - lo) ^ BIAS;
-      ent[k + 2] = vals[i];
-      ent[k + 3] = 0;
-    }
-    this.lo = lo;
-    this.span = m > 0 ? ends[m - 1] - lo : 0;
-    this.buildPages();
+    return m;
   }
 
-  /** Sorts keys[0, n) ascending, carrying vals: two 16-bit LSD passes. */
+  /**
+   * Sorts keys[0, n) ascending, carrying vals: LSD radix on key - min with 11-bit digits (2048
+   * buckets stay in cache; only as many passes as the key range needs). Keys already in order
+   * (objects allocated at rising addresses) are left alone.
+   */
   private radixSort(n: number): void {
-    let k = this.keys;
-    let v = this.vals;
-    let k2 = this.tmpKey;
-    let v2 = this.tmpVal;
-    const counts = this.counts;
-    for (let pass = 0; pass < 2; pass++) {
-      const sh = pass * 16;
-      counts.fill(0);
-      for (let i = 0; i < n; i++) counts[(k[i] >>> sh) & 0xffff]++;
-      let sum = 0;
-      for (let b = 0; b < 65536; b++) {
-        const c = counts[b];
-        counts[b] = sum;
-        sum += c;
-      }
-      for (let i = 0; i < n; i++) {
-        const key = k[i];
-        const d = counts[(key >>> sh) & 0xffff]++;
-        k2[d] = key;
-        v2[d] = v[i];
-      }
-      const tk = k;
-      k = k2;
-      k2 = tk;
-      const tv = v;
-      v = v2;
-      v2 = tv;
+    const keys = this.keys;
+    let min = 0xffffffff;
+    let max = 0;
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      if (key < min) min = key;
+      if (key > max) max = key;
+      if (i > 0 && key < keys[i - 1]) sorted = false;
     }
-    // After two passes the sorted data is back in keys/vals.
+    if (sorted) return;
+    let bits = 1;
+    while (bits < 32 && (max - min) / 2 ** bits >= 1) bits++;
+    const passes = Math.ceil(bits / RADIX_BITS);
+    for (let pass = 0; pass < passes; pass++) {
+      radixPass(this.keys, this.vals, this.tmpKey, this.tmpVal, n, pass * RADIX_BITS, min, this.counts);
+      // The sorted-so-far data is in tmp: swap the roles of the arrays.
+      const k = this.keys;
+      this.keys = this.tmpKey;
+      this.tmpKey = k;
+      const v = this.vals;
+      this.vals = this.tmpVal;
+      this.tmpVal = v;
+    }
   }
 
   private buildPages(): void {
@@ -170,14 +167,7 @@ export class AddressSnapshot {
     while (shift < 31 && range / 2 ** shift > n / 2) shift++;
     const pages = Math.floor((range - 1) / 2 ** shift) + 1;
     const page = new Int32Array(pages);
-    const ent = this.ent;
-    const pageSize = 2 ** shift;
-    let i = 0;
-    for (let p = 0; p < pages; p++) {
-      const base = (p * pageSize) ^ BIAS;
-      while (i < n - 1 && ent[4 * i + 1] <= base) i++;
-      page[p] = i;
-    }
+    fillPages(page, pages, 2 ** shift, this.ent, n);
     this.shift = shift;
     this.page = page;
   }
@@ -186,11 +176,10 @@ export class AddressSnapshot {
   lookup(a: number): number {
     const d = (a - this.lo) >>> 0;
     if (d >= this.span) return -1;
-    const db = d ^ BIAS;
     const ent = this.ent;
     let k = (this.page[d >>> this.shift] & PAGE_INDEX_MASK) << 2;
-    while (ent[k + 1] <= db) k += 4;
-    return ent[k] <= db ? k >> 2 : -1;
+    while (ent[k + 1] >>> 0 <= d) k += 4;
+    return ent[k] >>> 0 <= d ? k >> 2 : -1;
   }
 
   slotOf(e: number): number {
@@ -208,5 +197,79 @@ export class AddressSnapshot {
     this.page = new Int32Array(1);
     this.lo = 0;
     this.span = 0;
+  }
+}
+
+/** Live slots' starts and slot ids into keys/vals; returns how many. */
+function gatherLive(flags: Uint8Array, start: Uint32Array, hi: number, keys: Uint32Array, vals: Uint32Array): number {
+  let n = 0;
+  for (let s = 0; s < hi; s++) {
+    if (flags[s] & F_ALLOCATED) {
+      keys[n] = start[s];
+      vals[n] = s;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Ends of the sorted objects into ends; -1 as soon as two overlap (the caller resolves). */
+function computeEnds(keys: Uint32Array, vals: Uint32Array, size: Uint32Array, ends: Uint32Array, n: number): number {
+  let prevEnd = 0;
+  for (let i = 0; i < n; i++) {
+    const st = keys[i];
+    if (i > 0 && st < prevEnd) return -1;
+    const sz = size[vals[i]];
+    const e = st + (sz === 0 ? 1 : sz);
+    prevEnd = e > 0xffffffff ? 0xffffffff : e;
+    ends[i] = prevEnd;
+  }
+  return n;
+}
+
+function fillEntries(ent: Int32Array, keys: Uint32Array, ends: Uint32Array, vals: Uint32Array, m: number, lo: number): void {
+  for (let i = 0, k = 0; i < m; i++, k += 4) {
+    ent[k] = keys[i] - lo;
+    ent[k + 1] = ends[i] - lo;
+    ent[k + 2] = vals[i];
+    ent[k + 3] = 0;
+  }
+}
+
+/** One stable counting-sort pass on the RADIX_BITS of key - min at `sh`, from (k, v) into (k2, v2). */
+function radixPass(
+  k: Uint32Array,
+  v: Uint32Array,
+  k2: Uint32Array,
+  v2: Uint32Array,
+  n: number,
+  sh: number,
+  min: number,
+  counts: Uint32Array,
+): void {
+  const mask = (1 << RADIX_BITS) - 1;
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[((k[i] - min) >>> sh) & mask]++;
+  let sum = 0;
+  for (let b = 0; b <= mask; b++) {
+    const c = counts[b];
+    counts[b] = sum;
+    sum += c;
+  }
+  for (let i = 0; i < n; i++) {
+    const key = k[i];
+    const d = counts[((key - min) >>> sh) & mask]++;
+    k2[d] = key;
+    v2[d] = v[i];
+  }
+}
+
+/** page[p] = first entry whose end is past the page's start (white counts zero). */
+function fillPages(page: Int32Array, pages: number, pageSize: number, ent: Int32Array, n: number): void {
+  let i = 0;
+  for (let p = 0; p < pages; p++) {
+    const base = p * pageSize;
+    while (i < n - 1 && ent[4 * i + 1] >>> 0 <= base) i++;
+    page[p] = i;
   }
 }

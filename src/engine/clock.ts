@@ -2,12 +2,16 @@
  * kmemleak's jiffies: milliseconds since the detector started, as a u32.
  *
  * Reading a clock costs ~25 ns, so the allocation hook does not: it takes `jiffies`, the value
- * sampled last, and the sample is refreshed every `every` hook calls, at every setContext (each
- * entry of the host into the program), at tick(), and at every scan start.
+ * sampled last, and the sample is refreshed every `every` allocations (and early-pool records),
+ * at every setContext (each entry of the host into the program), at tick(), and at every scan
+ * start.
  * Bound: an object's creation time is the clock at the last sample, i.e. earlier than the truth by
- * at most the time the program spent between that sample and the allocation: at most `every`
- * hook calls within one entry into the program. A scan's start time is always a fresh read, and
- * samples never go backwards, so ages are never negative.
+ * at most the time the program spent since that sample: the time of at most `every` - 1 earlier
+ * allocations within the same entry into the program (microseconds for an allocating program;
+ * a program that computes for long between allocations without returning to the host can see
+ * more; the adapter may call tick() on host calls to bound it further). A scan's start time is
+ * always a fresh read, and samples never go backwards, so ages are never negative; an object can
+ * only look older than it is, never younger.
  */
 
 export class Clock {

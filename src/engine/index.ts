@@ -42,7 +42,9 @@
  *   scan (an object never checksummed counts as changed unless it is all zeroes, as kmemleak's
  *   initial checksum 0 behaves). The exit scan records checksums without greying.
  * - Report-once; minimum age measured to the scan's start; creation times are sampled (clock.ts:
- *   at most `clockEvery` hook calls stale, refreshed at every setContext).
+ *   refreshed every `clockEvery` (32) allocations and at every setContext, so a creation time is
+ *   early by at most the time since the sample: the span of up to 31 earlier allocations within
+ *   one entry into the program).
  * - freePart keeps the original's backtrace, context and time for the remaining piece(s).
  * - `off` is irreversible: later writes answer EBUSY (except `clear`), hooks are no-ops, metadata
  *   is freed. An early-pool overflow or an internal error turns the detector off with a log line.

@@ -575,6 +575,7 @@ export class Kmemleak {
       this.warnWithTrace(`kmemleak: Freeing unknown object at 0x${hex8(ptr)}`, trace);
       return;
     }
+    this.run?.forget(s, ptr);
     this.table.release(s);
   }
 
@@ -596,6 +597,7 @@ export class Kmemleak {
     const ctx = t.ctx[s];
     const seq = t.seq[s];
     this.index.remove(start);
+    this.run?.forget(s, start);
     t.release(s);
     // New objects as kmemleak creates them (uncoloured, no areas), but keeping the original's
     // allocation time, context and order, so reports still point at the allocation.

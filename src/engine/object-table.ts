@@ -15,7 +15,7 @@
  *   counter (exact while no live object is older than 2^32 allocations).
  * - A free slot's `checksum` holds the free-list link (next free slot, 0xffffffff ends the list).
  * Metadata per slot: 31 bytes (start, size, checksum, trace, seq, jiffies: 4 each; minCount,
- * count, ctx: 2 each; flags: 1). Capacity doubles up to 4M slots, then grows by half.
+ * count, ctx: 2 each; flags: 1). Capacity doubles up to 4M slots, then grows by 1/8.
  */
 
 export const F_ALLOCATED = 1;
@@ -96,8 +96,9 @@ export class ObjectTable {
       s = this.hi;
       if (s === this.capacity) {
         if (s >= MAX_SLOTS) return -1;
-        // Doubling while small; 1.5x once large, to keep the slack of a 10M-object table bounded.
-        this.grow(Math.min(MAX_SLOTS, s < 1 << 22 ? s * 2 : s + (s >> 1)));
+        // Doubling while small; +1/8 past 4M slots, so a 10M-object table carries little slack
+        // (each element is still copied only a bounded number of times on average).
+        this.grow(Math.min(MAX_SLOTS, s < 1 << 22 ? s * 2 : s + (s >> 3)));
       }
       this.hi = s + 1;
     }

@@ -16,13 +16,18 @@
  *   runs and is written back to the table's counts when it completes (or, for white objects,
  *   cleared to "no colour" when it is abandoned).
  * - The grey queue holds entry indices and receives each entry at most once (an entry is queued
- *   only when it stops being white), so its capacity is the snapshot size.
- * - A queued or in-progress object that is freed meanwhile is skipped: its slot is no longer
- *   live, and the table parks freed slots until the scan ends.
- * - The hot loop allocates nothing: the grey queue and the range stack are typed arrays.
+ *   only when it stops being white), so its capacity is the snapshot size (+1, see resolveSmall).
+ *   Each generation of the queue is sorted into address order before it is scanned: the result
+ *   does not depend on the order (the grey set is a fixpoint), and memory is then read forwards.
+ * - Words are scanned in two halves: collect() filters them into a candidate buffer, resolve()
+ *   counts them. No candidate is pending when a step returns, so nothing stale survives a yield.
+ * - An object freed while the scan runs (between chunks) is forgotten (forget(): need 0), and a
+ *   queued or in-progress one is skipped: its slot is no longer live, and the table parks freed
+ *   slots until the scan ends.
+ * - The hot loops allocate nothing: queue, candidates and the range stack are typed arrays.
  */
 
-import { AddressSnapshot, BIAS, PAGE_INDEX_MASK, PAGE_WHITE_MAX, PAGE_WHITE_ONE } from './address-index.js';
+import { AddressSnapshot, PAGE_INDEX_MASK, PAGE_WHITE_MAX, PAGE_WHITE_ONE } from './address-index.js';
 import { crc32, isAllZero } from './crc32.js';
 import {
   COUNT_NONE,
@@ -58,6 +63,9 @@ export class ScanRun {
   private queue: Uint32Array;
   /** End of the queue segment already put in address order (see flood). */
   private sortedTo = 0;
+  /** Candidate word offsets awaiting resolve(). */
+  private readonly cand = new Int32Array(1 << 14);
+  private nCand = 0;
   private qHead = 0;
   private qTail = 0;
   private ranges = new Uint32Array(3 * 64);
@@ -81,7 +89,8 @@ export class ScanRun {
     readonly minAge: number,
     private readonly greyChanged: boolean,
   ) {
-    this.queue = new Uint32Array(Math.max(1, snap.n));
+    // +1: resolve() stores one slot past the tail unconditionally.
+    this.queue = new Uint32Array(snap.n + 1);
     // The snapshot's page words carry white counts from here on (zero after build()).
   }
 
@@ -99,8 +108,8 @@ export class ScanRun {
       ent[k + 3] = m > 0 ? m : 0;
       if (m === 0) q[qTail++] = e;
       if (m > 0) {
-        const last = (((ent[k + 1] ^ BIAS) >>> 0) - 1) >>> shift;
-        for (let p = ((ent[k] ^ BIAS) >>> 0) >>> shift; p <= last; p++) {
+        const last = ((ent[k + 1] >>> 0) - 1) >>> shift;
+        for (let p = (ent[k] >>> 0) >>> shift; p <= last; p++) {
           if (page[p] < PAGE_WHITE_MAX) page[p] += PAGE_WHITE_ONE;
         }
       }
@@ -186,102 +195,107 @@ export class ScanRun {
           continue;
         }
         const n = we - ws > budget ? budget : we - ws;
-        this.scanWords(ws, ws + n, owner);
+        this.scanWords(ws, ws + n);
         budget -= n;
         if (ws + n >= we) this.rTop = top;
         else this.ranges[top] = ws + n;
         continue;
       }
-      if (this.qHead === this.qTail) return budget;
-      if (this.qHead >= this.sortedTo) {
-        // A new generation of grey objects: scan it in address order (entry order), so memory
-        // is read forwards instead of at random (cache and TLB misses dominate otherwise).
-        if (this.qTail - this.qHead >= SORT_MIN) this.queue.subarray(this.qHead, this.qTail).sort();
-        this.sortedTo = this.qTail;
+      if (this.qHead === this.qTail) {
+        if (this.nCand === 0) return budget;
+        this.resolve();
+        continue;
       }
-      const s = this.snap.ent[4 * this.queue[this.qHead++] + 2];
-      budget -= OBJECT_COST;
-      const f = flags[s];
-      if (!(f & F_ALLOCATED) || f & F_NO_SCAN) continue;
-      const start = t.start[s];
-      if (f & F_HAS_AREAS) {
-        const list = t.areas.get(s);
-        if (list) {
-          // Pushed in reverse so the stack scans them in the order they were added.
-          for (let k = list.length - 2; k >= 0; k -= 2) {
-            this.pushRange(start + list[k], start + list[k] + list[k + 1], s);
-          }
-        }
-      } else {
-        // Small enough for this chunk: scan now, without a trip through the range stack.
-        const ws = Math.ceil(start / 4);
-        let we = Math.floor((start + t.size[s]) / 4);
-        if (we > this.i32.length) we = this.i32.length;
-        if (we - ws <= budget) {
-          if (we > ws) {
-            this.scanWords(ws, we, s);
-            budget -= we - ws;
-          }
-        } else this.pushRange(start, start + t.size[s], s);
-      }
+      budget = this.floodQueue(budget);
     }
+    this.resolve();
     return budget;
   }
 
   /**
-   * The hot loop: every aligned word of [ws, we) that passes the min/max filter and falls inside a
-   * white object other than `owner` counts one reference; reaching min_count turns it grey.
-   * Four words at a time are tested against the filter first (most words fail it), and the page's
-   * white count rejects pointers into pages holding no white object before the entry is read.
+   * Scans queued grey objects until the queue is empty, the budget is spent, or an object needs
+   * the range stack (scan areas, or too big for the rest of this chunk). The common case (a plain
+   * object) stays in this loop with its arrays in locals.
    */
-  private scanWords(ws: number, we: number, owner: number): void {
-    const mem = this.i32;
-    const snap = this.snap;
-    const lo = snap.lo;
-    const span = snap.span;
-    const ent = snap.ent;
-    const page = snap.page;
-    const shift = snap.shift;
-    const flags = this.t.flags;
+  private floodQueue(budget: number): number {
+    const t = this.t;
+    const ent = this.snap.ent;
     const q = this.queue;
-    let qTail = this.qTail;
-    for (let w = ws; w < we; w += 4) {
-      if (
-        w + 4 <= we &&
-        (mem[w] - lo) >>> 0 >= span &&
-        (mem[w + 1] - lo) >>> 0 >= span &&
-        (mem[w + 2] - lo) >>> 0 >= span &&
-        (mem[w + 3] - lo) >>> 0 >= span
-      ) {
-        continue;
+    const flags = t.flags;
+    const start = t.start;
+    const size = t.size;
+    const memWords = this.i32.length;
+    let qHead = this.qHead;
+    while (budget > 0 && qHead < this.qTail) {
+      if (qHead >= this.sortedTo) {
+        // A new generation of grey objects: scan it in address order (entry order), so memory
+        // is read forwards instead of at random (cache and TLB misses dominate otherwise).
+        if (this.qTail - qHead >= SORT_MIN) q.subarray(qHead, this.qTail).sort();
+        this.sortedTo = this.qTail;
       }
-      const xe = w + 4 < we ? w + 4 : we;
-      for (let x = w; x < xe; x++) {
-        // The word's offset from the lowest object, modulo 2^32: one unsigned compare is the
-        // min/max filter.
-        const d = (mem[x] - lo) >>> 0;
-        if (d >= span) continue;
-        const pg = page[d >>> shift];
-        // No white object overlaps this page: nothing here can be counted.
-        if (pg < PAGE_WHITE_ONE) continue;
-        const db = d ^ BIAS;
-        let k = (pg & PAGE_INDEX_MASK) << 2;
-        while (ent[k + 1] <= db) k += 4;
-        if (ent[k] > db) continue;
-        const need = ent[k + 3];
-        // need 0: grey, black, or already counted enough.
-        if (need <= 0) continue;
-        const s = ent[k + 2];
-        // Self references do not count; a block freed while the scan yielded is gone.
-        if (s === owner || !(flags[s] & F_ALLOCATED)) continue;
-        ent[k + 3] = need - 1;
-        if (need === 1) {
-          q[qTail++] = k >> 2;
-          this.unwhite(k);
+      const s = ent[4 * q[qHead++] + 2];
+      budget -= OBJECT_COST;
+      const f = flags[s];
+      if (!(f & F_ALLOCATED) || f & F_NO_SCAN) continue;
+      const st = start[s];
+      const end = st + size[s];
+      if (f & F_HAS_AREAS) {
+        const list = t.areas.get(s);
+        if (list) {
+          // Pushed in reverse so the stack scans them in the order they were added.
+          for (let k = list.length - 2; k >= 0; k -= 2) this.pushRange(st + list[k], st + list[k] + list[k + 1], s);
         }
+        break;
+      }
+      const ws = Math.ceil(st / 4);
+      let we = Math.floor(end / 4);
+      if (we > memWords) we = memWords;
+      if (we - ws > budget) {
+        this.pushRange(st, end, s);
+        break;
+      }
+      if (we > ws) {
+        this.qHead = qHead;
+        this.scanWords(ws, we);
+        budget -= we - ws;
       }
     }
+    this.qHead = qHead;
+    return budget;
+  }
+
+  /**
+   * Scans words [ws, we): candidates are collected (collect) and resolved in batches (resolve),
+   * so the random reads of the index overlap instead of each one stalling on a mispredicted
+   * branch. No owner check is needed for kmemleak's "a reference from an object to itself does
+   * not count": an object is scanned only once it is grey (need 0), so a word pointing into
+   * itself can never count.
+   */
+  private scanWords(ws: number, we: number): void {
+    const snap = this.snap;
+    const cap = this.cand.length;
+    while (ws < we) {
+      // Each word yields at most one candidate: never collect more than the buffer's room.
+      if (cap - this.nCand < 1024) this.resolve();
+      const room = cap - this.nCand;
+      const end = we - ws > room ? ws + room : we;
+      this.nCand = collect(this.i32, ws, end, snap.lo, snap.span, snap.page, snap.shift, this.cand, this.nCand);
+      ws = end;
+    }
+  }
+
+  /** Resolves the pending candidates; objects turning grey are queued. */
+  private resolve(): void {
+    const nc = this.nCand;
+    if (nc === 0) return;
+    this.nCand = 0;
+    const snap = this.snap;
+    const q0 = this.qTail;
+    const qTail = snap.small
+      ? resolveSmall(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0)
+      : resolveLarge(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
     this.qTail = qTail;
+    for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j] << 2);
   }
 
   /** Entry at offset k stopped being white: its pages hold one white object fewer. */
@@ -289,9 +303,23 @@ export class ScanRun {
     const ent = this.snap.ent;
     const shift = this.snap.shift;
     const page = this.snap.page;
-    const last = (((ent[k + 1] ^ BIAS) >>> 0) - 1) >>> shift;
-    for (let p = ((ent[k] ^ BIAS) >>> 0) >>> shift; p <= last; p++) {
+    const last = ((ent[k + 1] >>> 0) - 1) >>> shift;
+    for (let p = (ent[k] >>> 0) >>> shift; p <= last; p++) {
       if (page[p] < PAGE_WHITE_MAX) page[p] -= PAGE_WHITE_ONE;
+    }
+  }
+
+  /**
+   * The object in `slot` (starting at `start`) was freed while this scan runs: it can no longer
+   * be counted, coloured or reported by it.
+   */
+  forget(slot: number, start: number): void {
+    if (this.done) return;
+    const e = this.snap.lookup(start);
+    if (e < 0 || this.snap.ent[4 * e + 2] !== slot) return;
+    if (this.snap.ent[4 * e + 3] > 0) {
+      this.snap.ent[4 * e + 3] = 0;
+      this.unwhite(4 * e);
     }
   }
 
@@ -385,4 +413,99 @@ export class ScanRun {
     this.done = true;
     this.aborted = true;
   }
+}
+
+/**
+ * The hot loop, first half: every aligned word of mem[ws, we) that passes the min/max filter and
+ * lands in a page overlapping a white object is appended to cand as its offset from `lo`. Four words at a time are tested against
+ * the filter first (most words fail it). The caller guarantees room for we - ws candidates.
+ * Returns the new candidate count.
+ */
+function collect(
+  mem: Int32Array,
+  ws: number,
+  we: number,
+  lo: number,
+  span: number,
+  page: Int32Array,
+  shift: number,
+  cand: Int32Array,
+  nc: number,
+): number {
+  for (let w = ws; w < we; w += 4) {
+    if (
+      w + 4 <= we &&
+      (mem[w] - lo) >>> 0 >= span &&
+      (mem[w + 1] - lo) >>> 0 >= span &&
+      (mem[w + 2] - lo) >>> 0 >= span &&
+      (mem[w + 3] - lo) >>> 0 >= span
+    ) {
+      continue;
+    }
+    const xe = w + 4 < we ? w + 4 : we;
+    for (let x = w; x < xe; x++) {
+      // The word's offset from the lowest object, modulo 2^32: one unsigned compare is the
+      // min/max filter.
+      const d = (mem[x] - lo) >>> 0;
+      if (d >= span) continue;
+      cand[nc] = d;
+      nc += page[d >>> shift] >= PAGE_WHITE_ONE ? 1 : 0;
+    }
+  }
+  return nc;
+}
+
+/**
+ * The hot loop, second half (offsets < 2^31): each candidate inside a white object counts one
+ * reference; reaching min_count turns the object grey and queues its entry. Branch-free: the
+ * walk's first two steps and the count are arithmetic, and stores are unconditional (the queue
+ * has one spare slot past its end). Returns the new queue tail.
+ */
+function resolveSmall(
+  cand: Int32Array,
+  nc: number,
+  ent: Int32Array,
+  page: Int32Array,
+  shift: number,
+  q: Uint32Array,
+  qTail: number,
+): number {
+  for (let i = 0; i < nc; i++) {
+    const d = cand[i];
+    let k = (page[d >>> shift] & PAGE_INDEX_MASK) << 2;
+    // Step over entries ending at or before d: (end - d - 1) < 0.
+    k += ((ent[k + 1] - d - 1) >> 31) & 4;
+    k += ((ent[k + 1] - d - 1) >> 31) & 4;
+    while (ent[k + 1] <= d) k += 4;
+    const need = ent[k + 3];
+    // Counts when start <= d and the object is white (need > 0).
+    const take = (((d - ent[k]) >> 31) + 1) & (-need >>> 31);
+    ent[k + 3] = need - take;
+    q[qTail] = k >> 2;
+    qTail += take & (need === 1 ? 1 : 0);
+  }
+  return qTail;
+}
+
+/** resolveSmall for snapshots spanning 2 GiB or more: offsets are compared as unsigned. */
+function resolveLarge(
+  cand: Int32Array,
+  nc: number,
+  ent: Int32Array,
+  page: Int32Array,
+  shift: number,
+  q: Uint32Array,
+  qTail: number,
+): number {
+  for (let i = 0; i < nc; i++) {
+    const d = cand[i] >>> 0;
+    let k = (page[d >>> shift] & PAGE_INDEX_MASK) << 2;
+    while (ent[k + 1] >>> 0 <= d) k += 4;
+    if (ent[k] >>> 0 > d) continue;
+    const need = ent[k + 3];
+    if (need <= 0) continue;
+    ent[k + 3] = need - 1;
+    if (need === 1) q[qTail++] = k >> 2;
+  }
+  return qTail;
 }

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import kmemleak, { instantiate, type KmemleakHandle } from '../../src/api/index.js';
+import { runCtl } from '../../src/cli/ctl.js';
 
 const bytes = fs.readFileSync(path.join(__dirname, 'fixtures', 'leaky.wasm'));
 
@@ -136,5 +138,22 @@ describe('kmemleak.instantiate', () => {
     const h = await kmemleak.instantiate(new Response(bytes), { host: { callback: () => {} } }, { scan: 'off', log: () => {} });
     expect(typeof (h.exports as unknown as Leaky).leak).toBe('function');
     await expect(instantiate(new Uint8Array([1, 2, 3]), {})).rejects.toThrow(/^[^\n]+$/);
+  });
+
+  it('serves its control file on a Unix socket for kmemleak ctl, and close() removes it', async () => {
+    const { h, ex } = await load();
+    ex.leak(1, 20);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kml-api-'));
+    const sock = path.join(dir, 'ctl.sock');
+    await h.serveControl(sock);
+    const io = { o: '', e: '', out: (t: string) => void (io.o += t), err: (t: string) => void (io.e += t) };
+    expect(await runCtl(sock, ['scan'], io)).toBe(0);
+    expect(await runCtl(sock, ['scan'], io)).toBe(0);
+    expect(await runCtl(sock, [], io)).toBe(0);
+    expect(io.o).toMatch(/^unreferenced object 0x[0-9a-f]{8} \(size 20\):\n {2}comm "leak"/);
+    expect(await runCtl(sock, ['nonsense'], io)).toBe(1);
+    await h.close();
+    expect(fs.existsSync(sock)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { controlCommand, controlRequest } from '../../src/control/client.js';
 import { serveControlThreaded } from '../../src/control/threaded.js';
+import { startRunControl } from '../../src/control/run-control.js';
 import { bundleForNode, tempDir } from './helpers.js';
 
 let script = '';
@@ -71,6 +72,30 @@ describe('threaded control file', () => {
     } finally {
       await s.close();
     }
+    expect(fs.existsSync(p)).toBe(false);
+  });
+
+  it('startRunControl: the seam for kmemleak run hands the runtime a poll function', async () => {
+    const p = path.join(tempDir(), 'run.sock');
+    const writes: string[] = [];
+    let poll: (() => void) | null = null;
+    const stop = await startRunControl(
+      p,
+      {
+        write: (c) => (writes.push(c), c === 'scan' ? '' : 'Invalid argument'),
+        read: () => 'report\n',
+        onPoll: (f) => (poll = f),
+      },
+      { cleanupOnSignal: false },
+    );
+    expect(typeof poll).toBe('function');
+    expect(await controlCommand(p, 'scan')).toEqual({ ok: true, text: '' });
+    expect(await controlCommand(p, 'nope')).toEqual({ ok: false, text: 'Invalid argument' });
+    expect(await controlCommand(p, '')).toEqual({ ok: true, text: 'report\n' });
+    poll!(); // nothing pending: a no-op
+    expect(writes).toEqual(['scan', 'nope']);
+    await stop();
+    await stop();
     expect(fs.existsSync(p)).toBe(false);
   });
 });

@@ -21,6 +21,7 @@ interface ObjSpec {
   areas: { off: number; len: number }[];
   born: number; // round before whose scan it is allocated
   dies: number; // round before whose scan it is freed (ROUNDS + 1: never)
+  far: number; // 0: laid out in memory; else placed far away, beyond memory (maybe >= 2^31)
 }
 
 interface Write {
@@ -43,6 +44,7 @@ const objArb: fc.Arbitrary<ObjSpec> = fc
     withAreas: fc.integer({ min: 0, max: 4 }),
     born: fc.integer({ min: 1, max: ROUNDS }),
     life: fc.integer({ min: 1, max: ROUNDS + 1 }),
+    far: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(0x10000, 0x7fff0000, 0xf0000000) }),
   })
   .map((r) => ({
     gap: r.gap,
@@ -61,6 +63,7 @@ const objArb: fc.Arbitrary<ObjSpec> = fc
         : [],
     born: r.born,
     dies: Math.min(ROUNDS + 1, r.born + r.life),
+    far: r.far,
   }));
 
 const writeArb: fc.Arbitrary<Write> = fc.record({
@@ -111,7 +114,8 @@ class Model {
       if (live[i] && this.min(i) === 0) queue.push(i);
     }
     const scanRange = (a: number, b: number, self: number) => {
-      for (let w = Math.ceil(a / 4) * 4; w + 4 <= b; w += 4) {
+      // Memory ends where it ends: what lies beyond is not read.
+      for (let w = Math.ceil(a / 4) * 4; w + 4 <= Math.min(b, this.mem.length); w += 4) {
         const j = this.owner(this.word(w), live);
         if (j < 0 || j === self || !this.white(j)) continue;
         this.count[j]!++;
@@ -169,7 +173,13 @@ test('random heaps: every scan agrees with the reference model', () => {
       (specs, writes, rootPairs) => {
         // Lay the objects out one after another above the roots.
         let at = ROOTS_END;
+        const farAt = new Map<number, number>();
         const objs = specs.map((s) => {
+          if (s.far) {
+            const start = farAt.get(s.far) ?? s.far;
+            farAt.set(s.far, start + 64);
+            return { ...s, start };
+          }
           at += s.gap;
           const o = { ...s, start: at };
           at += Math.max(s.size, 1);
@@ -206,13 +216,13 @@ test('random heaps: every scan agrees with the reference model', () => {
             let addr: number;
             if (wr.inObject && objs.length) {
               const o = objs[wr.where % objs.length]!;
-              if (o.size < 4) continue;
+              if (o.size < 4 || o.far) continue;
               addr = o.start + ((wr.where >> 3) % (o.size - 3));
             } else addr = (wr.where * 4) % (ROOTS_END - 4);
             let value = wr.junk;
             if (wr.kind <= 5 && objs.length) {
               const t = objs[wr.target % objs.length]!;
-              value = t.start + (wr.interior % (t.size + 2));
+              value = (t.start + (wr.interior % (t.size + 2))) >>> 0;
             }
             if (wr.kind === 7) addr += 1;
             if (wr.kind !== 7) addr &= ~3;

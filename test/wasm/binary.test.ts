@@ -178,6 +178,16 @@ describe('LEB128', () => {
         expect(r.atEnd()).toBe(true);
       }));
   });
+  it('encodes 64-bit values from two u32 halves like the bigint encoder', () => {
+    fc.assert(fc.property(fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }), (v) => {
+      const a = new ByteWriter(4);
+      a.s64(v);
+      const b = new ByteWriter(4);
+      const u = BigInt.asUintN(64, v);
+      b.s64Halves(Number(u & 0xffffffffn), Number(u >> 32n));
+      expect(b.result()).toEqual(a.result());
+    }));
+  });
   it('rejects over-long and over-large encodings', () => {
     expect(() => new ByteReader(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x00])).u32()).toThrow(/too long/);
     expect(() => new ByteReader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x1f])).u32()).toThrow(/too large/);

@@ -13,7 +13,7 @@ import { WASI } from 'node:wasi';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/wasm/', import.meta.url));
 
-export function fixture(name: string): Uint8Array {
+export function fixture(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(join(FIXTURES, name)));
 }
 
@@ -52,7 +52,7 @@ export interface RunResult {
 const ctxOf = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 /** Runs a WASI command (original or rewritten) and records the __kmemleak_hooks calls. */
-export function runWasi(binary: Uint8Array, opts: { args?: string[]; stacks?: boolean } = {}): RunResult {
+export function runWasi(binary: Uint8Array<ArrayBuffer>, opts: { args?: string[]; stacks?: boolean } = {}): RunResult {
   const dir = mkdtempSync(join(tmpdir(), 'kml-wasm-test-'));
   const outPath = join(dir, 'stdout');
   const fd = openSync(outPath, 'w');

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import binaryen from 'binaryen';
 import { instrument, AllocatorNotFoundError, WasmFormatError, WasmUnsupportedError } from '../../src/wasm/instrument/index.js';
+import { demangleOperator } from '../../src/wasm/instrument/allocators.js';
 import { parseModule, ByteReader, SEC_CUSTOM } from '../../src/wasm/binary/index.js';
 import { fixture, validFixtures, runWasi, eventLines, saidLines } from './helpers.js';
 
@@ -147,6 +148,24 @@ describe('allocator edge cases', () => {
   });
 });
 
+describe('C++ allocation functions that do not reach malloc', () => {
+  it('are found by their demangled names too, as wasm-ld writes them (llvm-cxxfilt spelling)', () => {
+    expect(demangleOperator('_Znwm')).toBe('operator new(unsigned long)');
+    expect(demangleOperator('_ZnajRKSt9nothrow_t')).toBe('operator new[](unsigned int, std::nothrow_t const&)');
+    expect(demangleOperator('_ZdlPvmSt11align_val_t')).toBe('operator delete(void*, unsigned long, std::align_val_t)');
+    expect(demangleOperator('_ZdaPvSt11align_val_tRKSt9nothrow_t')).toBe(
+      'operator delete[](void*, std::align_val_t, std::nothrow_t const&)');
+    expect(demangleOperator('malloc')).toBe('malloc');
+  });
+  it('are wrapped themselves (a replaced operator new on an arena)', () => {
+    const r = instrument(fixture('cxx_custom_new.wasm'));
+    expect(r.allocators.map((a) => [a.name, a.family])).toEqual([['_Znwm', 'cxx'], ['_ZdlPv', 'cxx']]);
+    const run = runWasi(r.binary);
+    expect(eventLines(run.events)).toEqual(saidLines(run.stdout));
+    expect(run.events.map((e) => e.kind)).toEqual(['alloc', 'alloc', 'free']);
+  });
+});
+
 describe('finding the allocator', () => {
   it('by the name section', () => {
     const r = instrument(fixture('corpus/simple.wasm'));
@@ -174,7 +193,7 @@ describe('finding the allocator', () => {
     expect(msg).toMatch(/^no allocator found: looked for malloc, calloc, realloc, free, .* in the exports/);
     expect(msg).toContain('--allocator malloc=NAME,free=NAME');
   });
-  it('wasm-opt release link (names gone, DWARF code addresses zeroed): found by option, by index', () => {
+  it('wasm-opt release link (names gone, DWARF code addresses zeroed): not found without --allocator', () => {
     expect(() => instrument(fixture('calloc.linkopt.wasm'))).toThrow(AllocatorNotFoundError);
   });
   it('by --allocator with function indices on a fully stripped binary', () => {
@@ -235,7 +254,7 @@ describe('exports for the runtime', () => {
 });
 
 describe('the hand-written features module', () => {
-  const instantiate = (bytes: Uint8Array, hooks: Record<string, (...a: number[]) => void>,
+  const instantiate = (bytes: Uint8Array<ArrayBuffer>, hooks: Record<string, (...a: number[]) => void>,
     imported: (x: number) => number = (x) => x * 2): WebAssembly.Instance =>
     new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { imported, g_imported: new WebAssembly.Global({ value: 'i32' }, 11) },
@@ -261,30 +280,33 @@ describe('the hand-written features module', () => {
 
   it('host calls start from a fresh context; re-entry from an import keeps the caller\'s', () => {
     const r = instrument(fixture('features.wasm'));
-    const ctx: bigint[] = [];
-    let inst: WebAssembly.Instance | null = null;
-    let reenter = false;
-    inst = instantiate(r.binary, {
-      alloc: (_p, _s, lo, hi) => { ctx.push((BigInt(hi! >>> 0) << 32n) | BigInt(lo! >>> 0)); },
-      free: () => {}, realloc: () => {},
-    }, (x) => {
-      if (reenter) (inst!.exports['malloc'] as (n: number) => number)(4);
-      return x * 2;
-    });
-    const malloc = inst.exports['malloc'] as (n: number) => number;
-    const run = inst.exports['run'] as () => number;
-    malloc(8);
-    run();
-    malloc(8); // without the trampoline this would see the last call site's context
-    reenter = true;
-    run();
-    expect(ctx[0]).toBe(0n);
-    expect(ctx[1]).not.toBe(0n); // run's own malloc
-    expect(ctx[4]).toBe(0n);
-    const reentered = ctx[ctx.length - 1]!;
-    expect(reentered).not.toBe(0n); // through run -> imported -> malloc
-    expect(ctx.slice(5, 8)).toEqual(ctx.slice(1, 4)); // the second run repeats the first's contexts
-    expect(ctx.slice(1, 4)).not.toContain(reentered);
+    const session = (reenter: boolean): bigint[] => {
+      const ctx: bigint[] = [];
+      let inst: WebAssembly.Instance | null = null;
+      inst = instantiate(r.binary, {
+        alloc: (_p, _s, lo, hi) => { ctx.push((BigInt(hi! >>> 0) << 32n) | BigInt(lo! >>> 0)); },
+        free: () => {}, realloc: () => {},
+      }, (x) => {
+        if (reenter) (inst!.exports['malloc'] as (n: number) => number)(4);
+        return x * 2;
+      });
+      const malloc = inst.exports['malloc'] as (n: number) => number;
+      malloc(8);
+      (inst.exports['run'] as () => number)();
+      malloc(8); // without the entry trampoline this would see the last call site's context
+      return ctx;
+    };
+    const plain = session(false);
+    expect(plain).toHaveLength(5); // malloc, run: malloc, calloc, posix_memalign, malloc
+    expect(plain[0]).toBe(0n);
+    expect(plain.slice(1, 4)).not.toContain(0n);
+    expect(plain[4]).toBe(0n);
+    const again = session(true);
+    expect(again).toHaveLength(6);
+    const reentered = again[4]!; // run -> imported (JS) -> malloc
+    expect(again.slice(0, 4)).toEqual(plain.slice(0, 4));
+    expect(reentered).not.toBe(0n);
+    expect(plain).not.toContain(reentered);
   });
 
   it('reset() clears what a trap left behind', () => {

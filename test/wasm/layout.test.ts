@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { staticLayout, type Range } from '../../src/wasm/layout/index.js';
 import { privateFromCode } from '../../src/wasm/layout/allocator-state.js';
 import { collectStaticRefs } from '../../src/wasm/layout/static-refs.js';
-import { parseModule, callGraph } from '../../src/wasm/binary/index.js';
+import { parseModule, callGraph, ByteWriter } from '../../src/wasm/binary/index.js';
 import { instrument } from '../../src/wasm/instrument/index.js';
 import { fixture, runWasi, validFixtures } from './helpers.js';
 
@@ -92,6 +92,13 @@ describe('other builds', () => {
     expect(L.segments.map((s) => [s.name, s.kind])).toEqual([['.rodata', 'rodata'], ['.data', 'data']]);
   });
 
+  it('a stack smaller than 64 KiB: .bss ends at the highest static data DWARF and the code show', () => {
+    const L = staticLayout(fixture('layout_small_stack.wasm'));
+    expect(L.stackTop).toBe(38112);
+    expect(L.writable!.end).toBe(0x14e0); // wasm-ld's __data_end is 0x14dc, aligned up to 16
+    expect(L.notes.join()).toMatch(/the stack is smaller/);
+  });
+
   it('release link (wasm-opt: no names, segments split): DWARF variables place .data and the state', () => {
     const named = staticLayout(fixture('calloc.wasm'));
     const L = staticLayout(fixture('calloc.linkopt.wasm'));
@@ -118,6 +125,34 @@ describe('other builds', () => {
     expect(L.segments).toEqual([]);
     expect(hex(L.writable)).toBe('[0x400, 0x600)'); // wasm-ld: __data_end 0x5f8
     expect(L.allocatorPrivate.map(hex)).toEqual(['[0x404, 0x5f4)']);
+  });
+
+  it('Emscripten-style: emscripten_stack_get_end() returning a constant bounds .bss (a 5 MiB stack)', () => {
+    // memory 100 pages; data at 1024; stack pointer 0x500000 + 0x1000; the stack's end 0x1000
+    const w = new ByteWriter(256);
+    w.bytes(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    const section = (id: number, body: (b: ByteWriter) => void): void => {
+      const b = new ByteWriter(64);
+      body(b);
+      w.u8(id);
+      w.u32(b.len);
+      w.bytes(b.view());
+    };
+    section(1, (b) => { b.u32(1); b.u8(0x60); b.u32(0); b.u32(1); b.u8(0x7f); });
+    section(3, (b) => { b.u32(1); b.u32(0); });
+    section(5, (b) => { b.u32(1); b.u8(0); b.u32(100); });
+    section(6, (b) => { b.u32(1); b.u8(0x7f); b.u8(1); b.u8(0x41); b.s32(0x501000); b.u8(0x0b); });
+    section(7, (b) => { b.u32(1); b.name('emscripten_stack_get_end'); b.u8(0); b.u32(0); });
+    section(10, (b) => {
+      const body = new ByteWriter(16);
+      body.u32(0); body.u8(0x41); body.s32(0x1000); body.u8(0x0b);
+      b.u32(1); b.u32(body.len); b.bytes(body.view());
+    });
+    section(11, (b) => { b.u32(1); b.u32(0); b.u8(0x41); b.s32(1024); b.u8(0x0b); b.u32(4); b.bytes(new Uint8Array([1, 2, 3, 4])); });
+    const L = staticLayout(w.result());
+    expect(L.stackTop).toBe(0x501000);
+    expect(hex(L.writable)).toBe('[0x400, 0x1000)');
+    expect(L.stackLow).toBe(0x1000);
   });
 
   it('bad input is a one-line error', () => {

@@ -167,7 +167,7 @@ const utf8enc = new TextEncoder();
 
 /** Growable output buffer with LEB128 encoders. */
 export class ByteWriter {
-  buf: Uint8Array;
+  buf: Uint8Array<ArrayBuffer>;
   len = 0;
 
   constructor(capacity = 1024) {
@@ -244,6 +244,25 @@ export class ByteWriter {
     }
   }
 
+  /** Signed LEB128 of the 64-bit value hi:lo (two u32 halves), without BigInt. */
+  s64Halves(lo: number, hi: number): void {
+    if (this.len + 10 > this.buf.length) this.grow(10);
+    lo >>>= 0;
+    hi |= 0;
+    for (;;) {
+      const b = lo & 0x7f;
+      // shift hi:lo right by 7, arithmetic on hi
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>= 7;
+      const done = (hi === 0 && lo === 0 && (b & 0x40) === 0) || (hi === -1 && lo === 0xffffffff && (b & 0x40) !== 0);
+      if (done) {
+        this.buf[this.len++] = b;
+        return;
+      }
+      this.buf[this.len++] = b | 0x80;
+    }
+  }
+
   bytes(src: Uint8Array, start = 0, end = src.length): void {
     const n = end - start;
     if (this.len + n > this.buf.length) this.grow(n);
@@ -257,7 +276,8 @@ export class ByteWriter {
     this.bytes(b);
   }
 
-  result(): Uint8Array {
+  /** A copy of the bytes written (backed by its own ArrayBuffer, so WebAssembly APIs take it). */
+  result(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.len);
   }
 

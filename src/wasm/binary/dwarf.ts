@@ -42,11 +42,10 @@ export interface DwarfInfo {
   warnings: string[];
 }
 
-const TAG_ARRAY = 0x01, TAG_CLASS = 0x02, TAG_ENUM = 0x04, TAG_MEMBER = 0x0d, TAG_POINTER = 0x0f,
+const TAG_ARRAY = 0x01, TAG_CLASS = 0x02, TAG_ENUM = 0x04, TAG_POINTER = 0x0f,
   TAG_REFERENCE = 0x10, TAG_STRUCT = 0x13, TAG_SUBROUTINE_TYPE = 0x15, TAG_TYPEDEF = 0x16, TAG_UNION = 0x17,
   TAG_PTR_TO_MEMBER = 0x1f, TAG_SUBRANGE = 0x21, TAG_BASE = 0x24, TAG_CONST = 0x26, TAG_SUBPROGRAM = 0x2e,
   TAG_VARIABLE = 0x34, TAG_VOLATILE = 0x35, TAG_RESTRICT = 0x37, TAG_RVALUE_REF = 0x42, TAG_ATOMIC = 0x47;
-void TAG_MEMBER;
 
 const AT_LOCATION = 0x02, AT_NAME = 0x03, AT_BYTE_SIZE = 0x0b, AT_LOW_PC = 0x11, AT_HIGH_PC = 0x12,
   AT_LOWER_BOUND = 0x22, AT_UPPER_BOUND = 0x2f, AT_ABSTRACT_ORIGIN = 0x31, AT_COUNT = 0x37,
@@ -203,13 +202,11 @@ function readUnit(r: ByteReader, unitStart: number, version: number, addrSize: n
   let addrBase = 8;
   const pendingStrx: Array<[Die, 'name' | 'linkage', number]> = [];
   const parents: Die[] = [];
-  const parentHasChildren: boolean[] = [];
   while (r.pos < r.end) {
     const dieOff = r.pos;
     const code = r.u64();
     if (code === 0) {
       parents.pop();
-      parentHasChildren.pop();
       continue;
     }
     const ab = abbrevs.get(code);
@@ -323,7 +320,6 @@ function readUnit(r: ByteReader, unitStart: number, version: number, addrSize: n
     else if (die.tag === TAG_SUBPROGRAM) funcs.push(die);
     if (ab.children) {
       parents.push(die);
-      parentHasChildren.push(true);
     }
   }
   // DWARF 5 indirections.

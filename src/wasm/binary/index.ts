@@ -8,6 +8,8 @@
  *   funcType / funcTypeIndex / bodyOf / globalType / memory0 / functionCount: index-space queries
  *   decodeNames / encodeNames: the "name" custom section
  *   callGraph(module): direct-call graph (CSR arrays) for reachability questions
+ *   readDwarf(module): DWARF global variables (name, address, size, const) and functions;
+ *   dwarfFunctionNames(module): name -> function index when DWARF kept code addresses
  */
 export * from './types.js';
 export { WasmFormatError, WasmUnsupportedError, hex } from './errors.js';
@@ -19,3 +21,4 @@ export {
 } from './module.js';
 export { decodeNames, encodeNames, emptyNames } from './names.js';
 export { callGraph, reachable, canReach, type CallGraph } from './callgraph.js';
+export { readDwarf, dwarfFunctionNames, type DwarfInfo, type DwarfVariable, type DwarfFunction } from './dwarf.js';

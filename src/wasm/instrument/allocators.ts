@@ -31,6 +31,8 @@ export type AllocFamily = 'c' | 'cxx' | 'rust';
 
 export interface AllocatorSpec {
   name: string;
+  /** Other spellings: wasm-ld writes demangled C++ names into the name section. */
+  aliases: string[];
   family: AllocFamily;
   shape: AllocShape;
   /** Expected parameter count (all i32 on wasm32). */
@@ -40,7 +42,29 @@ export interface AllocatorSpec {
 
 const specs: AllocatorSpec[] = [];
 function add(family: AllocFamily, names: string[], shape: AllocShape, params: number, returns: boolean): void {
-  for (const name of names) specs.push({ name, family, shape, params, returns });
+  for (const name of names) specs.push({ name, aliases: family === 'cxx' ? [demangleOperator(name)] : [], family, shape, params, returns });
+}
+
+/**
+ * The demangled spelling of the operator new/delete names below, as wasm-ld writes them into the
+ * name section (and llvm-cxxfilt prints them), e.g. _ZnwmRKSt9nothrow_t ->
+ * "operator new(unsigned long, std::nothrow_t const&)". Only this small grammar is handled.
+ */
+export function demangleOperator(mangled: string): string {
+  const ops: Record<string, string> = { _Znw: 'operator new', _Zna: 'operator new[]', _Zdl: 'operator delete', _Zda: 'operator delete[]' };
+  const parts: Array<[string, string]> = [['Pv', 'void*'], ['m', 'unsigned long'], ['j', 'unsigned int'],
+    ['RKSt9nothrow_t', 'std::nothrow_t const&'], ['St11align_val_t', 'std::align_val_t']];
+  const op = ops[mangled.slice(0, 4)];
+  if (!op) return mangled;
+  const params: string[] = [];
+  let rest = mangled.slice(4);
+  while (rest.length) {
+    const hit = parts.find(([m]) => rest.startsWith(m));
+    if (!hit) return mangled;
+    params.push(hit[1]);
+    rest = rest.slice(hit[0].length);
+  }
+  return `${op}(${params.join(', ')})`;
 }
 
 add('c', ['malloc', 'valloc', 'pvalloc'], { kind: 'alloc', size: 0 }, 1, true);
@@ -149,7 +173,7 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
   if (option && Object.keys(option).length) {
     const sources = nameIndex(m);
     for (const [key, value] of Object.entries(option)) {
-      const spec = specByName.get(key);
+      const spec = specByName.get(key) ?? specs.find((x) => x.aliases.includes(key));
       if (!spec) {
         throw new AllocatorNotFoundError(
           `unknown allocator kind '${key}' in --allocator (known: malloc, calloc, realloc, free, aligned_alloc, ` +
@@ -178,7 +202,8 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
     const sources = nameIndex(m);
     for (const spec of specs) {
       for (const [source, map] of sources) {
-        const index = map.get(spec.name);
+        let index = map.get(spec.name);
+        for (const alias of spec.aliases) if (index === undefined) index = map.get(alias);
         if (index === undefined) continue;
         if (!typeMatches(m, index, spec)) continue;
         if (!taken.has(index)) {

@@ -79,7 +79,7 @@ export interface InstrumentedAllocator extends AllocatorEntry {
 }
 
 export interface Instrumented {
-  binary: Uint8Array;
+  binary: Uint8Array<ArrayBuffer>;
   hookModule: string;
   hooks: HookName[];
   allocators: InstrumentedAllocator[];

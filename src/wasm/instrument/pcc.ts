@@ -41,15 +41,32 @@ export function reachingFunctions(m: WasmModule, g: CallGraph, wrapped: number[]
   return canReach(g, wrapped, true, reentrant);
 }
 
-const MASK64 = (1n << 64n) - 1n;
+/** murmur3's 32-bit finalizer: a bijection on u32. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
-/** splitmix64's finalizer: a bijection on 64-bit values, so distinct offsets give distinct constants. */
+/**
+ * The call-site constant for the call instruction at `originalOffset`, as two u32 halves written
+ * into `out` (no BigInt on the rewriter's hot loop). The low half is a bijection of the offset,
+ * so distinct call sites always get distinct constants; the high half is another mix.
+ */
+export function callSiteHalves(originalOffset: number, out: Uint32Array): void {
+  out[0] = fmix32((originalOffset ^ 0x9e3779b9) >>> 0);
+  out[1] = fmix32(Math.imul(originalOffset, 0x7feb352d) ^ 0x68e31da4);
+}
+
+const halves = new Uint32Array(2);
+
+/** The same constant as a signed 64-bit bigint. */
 export function callSiteConstant(originalOffset: number): bigint {
-  let z = (BigInt(originalOffset) + 0x9e3779b97f4a7c15n) & MASK64;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-  z = z ^ (z >> 31n);
-  return BigInt.asIntN(64, z);
+  callSiteHalves(originalOffset, halves);
+  return BigInt.asIntN(64, (BigInt(halves[1]!) << 32n) | BigInt(halves[0]!));
 }
 
 /** The context value a wrapper sees, computed in JS (for tests): path = call-site offsets, outermost first. */

@@ -28,7 +28,7 @@ import {
 } from '../binary/index.js';
 import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
-import { callSiteConstant } from './pcc.js';
+import { callSiteHalves } from './pcc.js';
 import { wrapperBody, trampolineBody, resetBody } from './wrappers.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
@@ -50,7 +50,7 @@ export interface RewritePlan {
 }
 
 export interface RewriteResult {
-  binary: Uint8Array;
+  binary: Uint8Array<ArrayBuffer>;
   map: OffsetMap;
   hooks: HookName[];
   /** New function index of each allocator's wrapper, parallel to plan.allocators. */
@@ -345,6 +345,8 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const mapB = new OffsetMapBuilder();
     const body = new ByteWriter(4096);
     const bodyMap = new OffsetMapBuilder();
+    const cs = new Uint32Array(2);
+    const g = plan.graph;
     cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1);
     let functions = 0;
     let sites = 0;
@@ -354,18 +356,11 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       const f = b.index;
       const isWrapped = wrappedBody[f] === 1;
       const t = funcType(m, f)!;
-      // Does this function need calling-context code? (any call site that may reach)
+      // Calling-context code where some call may reach an allocator (from the call graph's edges).
       let pcc = false;
       if (reach && !isWrapped && reach[f]) {
-        const r = new ByteReader(bytes, b.codeStart, b.end);
-        while (r.pos < b.end) {
-          decodeInstr(r, ins, mem64);
-          const op = ins.op;
-          if (((op === 0x10 || op === 0x12) && reach[ins.index]) || (op >= 0x11 && op <= 0x15 && op !== 0x12)) {
-            pcc = true;
-            break;
-          }
-        }
+        pcc = g.indirect[f] === 1;
+        for (let i = g.offsets[f]!; !pcc && i < g.offsets[f + 1]!; i++) if (reach[g.callees[i]!]) pcc = true;
       }
       const saved = t.params.length + b.localCount;
       // locals
@@ -406,7 +401,8 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           flush(ins.start);
           bodyMap.inserted(body.len, ins.start);
           body.u8(0x20); body.u32(saved);
-          body.u8(0x42); body.s64(callSiteConstant(ins.start));
+          callSiteHalves(ins.start, cs);
+          body.u8(0x42); body.s64Halves(cs[0]!, cs[1]!);
           body.u8(0x7c);
           body.u8(0x24); body.u32(ctxGlobal);
           sites++;

@@ -34,7 +34,8 @@
  *     .data starts at the lowest address that is evidently writable: a static store in the code,
  *     or a non-const DWARF variable; without any evidence, every segment but a first one of
  *     several is writable (wasm-ld's .rodata, .data order), a lone segment counts as writable.
- *   - End of .bss: __data_end; else __heap_base in a stack-first layout; else, not stack-first,
+ *   - End of .bss: __data_end; else __heap_base in a stack-first layout; else the stack's low end
+ *     when a symbol gives it (__stack_low, Emscripten's emscripten_stack_get_end()); else, not stack-first,
  *     stackTop - 64 KiB (wasm-ld's default stack size; the stack starts right after .bss, 16-byte
  *     aligned) unless the code or DWARF references static data above that (a smaller stack: then
  *     that highest reference, aligned up to 16); else (stack-first, no symbols) the highest
@@ -46,7 +47,7 @@
  *     instrument(); found by name here when omitted).
  */
 import {
-  type WasmModule, parseModule, callGraph, memory0, KIND_GLOBAL, I32,
+  type WasmModule, parseModule, callGraph, memory0, walkInstructions, KIND_GLOBAL, KIND_FUNC, I32,
 } from '../binary/index.js';
 import { readDwarf } from '../binary/dwarf.js';
 import { findAllocators } from '../instrument/allocators.js';
@@ -121,6 +122,22 @@ function symbolValue(m: WasmModule, name: string): number | null {
   return null;
 }
 
+/** The constant a function named `name` (name section or export) returns, when its body is just that. */
+function constantFunction(m: WasmModule, name: string): number | null {
+  let f: number | undefined;
+  for (const e of m.exports) if (e.kind === KIND_FUNC && e.name === name) f = e.index;
+  if (f === undefined && m.names) for (const [i, n] of m.names.functions) if (n === name) f = i;
+  const body = f === undefined ? undefined : m.bodies[f - m.importedFuncCount];
+  if (!body) return null;
+  let value: number | null = null;
+  let count = 0;
+  walkInstructions(m.bytes, body.codeStart, body.end, (ins) => {
+    count++;
+    if (count === 1 && ins.op === 0x41) value = ins.i32 >>> 0;
+  });
+  return count === 2 ? value : null;
+}
+
 export function staticLayout(original: Uint8Array | WasmModule, opts: LayoutOptions = {}): Layout {
   const m = original instanceof Uint8Array ? parseModule(original) : original;
   const notes: string[] = [];
@@ -161,6 +178,9 @@ export function staticLayout(original: Uint8Array | WasmModule, opts: LayoutOpti
 
   const heapBase = symbolValue(m, '__heap_base');
   const dataEnd = symbolValue(m, '__data_end');
+  // The stack's low end when a symbol gives it: wasm-ld's __stack_low, or Emscripten's
+  // emscripten_stack_get_end(), a function returning a constant.
+  const stackLowSymbol = symbolValue(m, '__stack_low') ?? constantFunction(m, 'emscripten_stack_get_end');
 
   // Evidence from code and DWARF.
   const refLo = dataStart ?? 0;
@@ -223,6 +243,9 @@ export function staticLayout(original: Uint8Array | WasmModule, opts: LayoutOpti
   let stackLow: number | null = null;
   if (dataEnd !== null) {
     bssEnd = dataEnd;
+  } else if (stackLowSymbol !== null && !stackFirst && stackTop !== null && stackLowSymbol < stackTop) {
+    bssEnd = stackLowSymbol;
+    notes.push(`.bss ends where the stack's low end symbol says, 0x${bssEnd.toString(16)}`);
   } else if (heapBase !== null && stackFirst) {
     bssEnd = heapBase;
   } else if (stackTop !== null && !stackFirst) {
@@ -241,7 +264,9 @@ export function staticLayout(original: Uint8Array | WasmModule, opts: LayoutOpti
     if (heapBase !== null && heapBase < bssEnd) bssEnd = heapBase;
     notes.push(`no __data_end: .bss taken to end at the highest static reference, 0x${bssEnd.toString(16)}`);
   }
-  if (stackTop !== null) {
+  if (stackTop !== null && stackLowSymbol !== null && stackLowSymbol < stackTop) {
+    stackLow = stackLowSymbol;
+  } else if (stackTop !== null) {
     if (stackFirst) stackLow = Math.max(0, stackTop - stackSize);
     else stackLow = bssEnd !== null ? Math.max(bssEnd, stackTop - stackSize) : stackTop - stackSize;
   }

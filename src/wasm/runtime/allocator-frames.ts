@@ -24,8 +24,12 @@ const EXACT = new Set([
   '__rg_alloc', '__rg_alloc_zeroed', '__rg_realloc', '__rg_dealloc',
 ]);
 
+// `S` matches the start of the qualified name, after a template function's return type
+// ("void* std::__2::__libcpp_operator_new<unsigned long>(unsigned long)").
+const S = '(?:^|[\\s*&])';
 const PATTERNS: RegExp[] = [
-  /^std::__\w+::__libcpp_(allocate|operator_new|aligned_alloc)\b/,  // libc++ plumbing to operator new
+  // libc++ plumbing between a container and operator new
+  new RegExp(`${S}std::__\\w+::(__libcpp_(allocate|operator_new|aligned_alloc)|allocator<.*>::allocate|allocator_traits<.*>::allocate)\\b`),
   /^(std|alloc)::alloc::(alloc|alloc_zeroed|realloc|exchange_malloc|Global::\w+)\b/,
   /^<(std|alloc)::alloc::Global as core::alloc::\w+(::\w+)*>::/,
   /^<\w+ as core::alloc::global::GlobalAlloc>::(alloc|alloc_zeroed|realloc)\b/,

@@ -1,0 +1,39 @@
+/**
+ * The control file for `kmemleak run --control PATH`: what src/cli/run-command.ts's
+ * `startControl` seam expects (path, session) -> stop. A WASI program holds the JS thread from
+ * _start to exit, so the socket lives on a worker thread (threaded.ts) and the program's thread
+ * answers from poll(); the runtime calls the poll function it is given (session.onPoll) from its
+ * allocation hooks, next to its automatic-scan tick. A runtime that never polls still answers
+ * once the program returns to the event loop, and clients get a clear "busy" error meanwhile.
+ *
+ * Commands reaching the program through poll() run inside a hook, with wasm frames live: a
+ * `scan` there is like an automatic scan of `kmemleak run` (the minimum age protects objects
+ * whose only pointer may sit in a wasm local).
+ *
+ * Invariant: the returned stop() closes the socket and removes its file; it is idempotent.
+ */
+import { engineHandler } from './handler.js';
+import { serveControlThreaded, type ThreadedOptions } from './threaded.js';
+
+/** What `kmemleak run` hands the control file (src/wasm/runtime/run.ts's RunSession). */
+export interface ControlSession {
+  write(cmd: string): string;
+  read(): string;
+  /** Optional: the runtime calls the function registered here from its hooks. */
+  onPoll?(poll: () => void): void;
+}
+
+export async function startRunControl(
+  path: string,
+  session: ControlSession,
+  opts: ThreadedOptions = {},
+): Promise<() => Promise<void>> {
+  const server = await serveControlThreaded(path, engineHandler(session), opts);
+  session.onPoll?.(() => server.poll());
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    await server.close();
+  };
+}
