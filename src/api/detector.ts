@@ -167,7 +167,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
         lastComm = comm;
         engine.setContext(comm, pid);
       } else {
-        engine.tick();
+        //TMP engine.tick();
       }
     },
     (e) => log(`kmemleak: deferred scan failed: ${e instanceof Error ? e.message : String(e)}`),
