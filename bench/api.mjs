@@ -48,7 +48,7 @@ async function child(kind, detector) {
     const t1 = now();
     db.run('CREATE TABLE t(a INTEGER, b TEXT)');
     const ins = db.prepare('INSERT INTO t VALUES (?, ?)');
-    for (let i = 0; i < 20_000; i++) ins.run([i, 'value ' + i]);
+    for (let i = 0; i < 10_000; i++) ins.run([i, 'value ' + i]);
     ins.free();
     const sel = db.prepare('SELECT sum(a), count(b) FROM t WHERE b LIKE ?');
     for (let i = 0; i < 50; i++) { sel.bind(['%' + i + '%']); sel.step(); sel.reset(); }
@@ -71,9 +71,9 @@ async function child(kind, detector) {
     const json = await Language.load(readFileSync(path.join(path.dirname(require.resolve('tree-sitter-json/package.json')), 'tree-sitter-json.wasm')));
     const p = new Parser();
     p.setLanguage(json);
-    const doc = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, name: 'n' + i, tags: ['a', 'b', i], nested: { x: i / 3 } })));
+    const doc = JSON.stringify(Array.from({ length: 800 }, (_, i) => ({ id: i, name: 'n' + i, tags: ['a', 'b', i], nested: { x: i / 3 } })));
     const t1 = now();
-    for (let i = 0; i < 5; i++) p.parse(doc).delete();
+    for (let i = 0; i < 3; i++) p.parse(doc).delete();
     out.workMs = now() - t1;
     out.docKiB = Math.round(doc.length / 1024);
     if (k) {

@@ -23,6 +23,7 @@ import { HookWiring } from '../wasm/runtime/hooks.js';
 import { rootProvider } from '../wasm/runtime/roots.js';
 import { readModuleInfo, KIND_FUNC } from '../wasm/runtime/module-info.js';
 import { CallTracker } from './calls.js';
+import { acquireEpoch, currentEpoch, releaseEpoch } from './epoch.js';
 import { emscriptenAllocators } from './emscripten-allocators.js';
 import { RootRegistry } from './roots.js';
 import { KmemleakHandle } from './handle.js';
@@ -155,6 +156,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
   let ctxGlobal: WebAssembly.Global | null = null;
   let depthGlobal: WebAssembly.Global | null = null;
   let lastComm = '';
+  let lastEpoch = -1;
   tracker = new CallTracker(
     (comm, afterFault) => {
       // A call that ended by a trap leaves the rewriter's globals mid-update: reset them.
@@ -162,12 +164,15 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
         if (ctxGlobal) ctxGlobal.value = 0n;
         if (depthGlobal) depthGlobal.value = 0;
       }
-      // The clock is sampled at each host call either way (allocation times stay fresh).
+      // The clock is sampled when the host calls in after idle time (epoch.ts), so that the
+      // allocations of this call are not stamped with an old time.
       if (comm !== lastComm) {
         lastComm = comm;
+        lastEpoch = currentEpoch();
         engine.setContext(comm, pid);
-      } else {
-        //TMP engine.tick();
+      } else if (lastEpoch !== currentEpoch()) {
+        lastEpoch = currentEpoch();
+        engine.tick();
       }
     },
     (e) => log(`kmemleak: deferred scan failed: ${e instanceof Error ? e.message : String(e)}`),
@@ -265,6 +270,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       // (Emscripten's relocateExports) must not see them.
       const own = ownExportNames(original);
       const wrappedExports = t.wrapExports(instance.exports, (n) => sigs.get(n), (n) => own.has(n));
+      acquireEpoch();
       const wrapped = Object.create(WebAssembly.Instance.prototype, {
         exports: { value: wrappedExports, enumerable: true },
       }) as WebAssembly.Instance;
@@ -277,6 +283,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
         log,
         allocators: inst.allocators.map((a) => a.name),
         memory,
+        onClose: releaseEpoch,
         relocatable: WebAssembly.Module.customSections(module, 'dylink.0').length > 0,
         hold: (p) => {
           if (!seam) holdFallback(p);

@@ -41,6 +41,8 @@ export interface HandleParts {
   memory?: WebAssembly.Memory | null;
   /** The module is relocatable (Emscripten dynamic linking: it may load side modules). */
   relocatable?: boolean;
+  /** Called once by close(). */
+  onClose?: () => void;
 }
 
 export class KmemleakHandle {
@@ -221,6 +223,7 @@ export class KmemleakHandle {
     this.closed = true;
     this.sideWatch?.stop();
     this.sideWatch = null;
+    this.parts.onClose?.();
     this.engine.stop();
     for (const s of this.servers) await s.close();
     this.servers.clear();

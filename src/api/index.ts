@@ -14,6 +14,12 @@
  *
  *   // Emscripten modules: the glue's own loading, through Module.instantiateWasm
  *   const { module, kmemleak: k } = await kmemleak.emscripten(initSqlJs, { wasm: bytes });
+ *   // glue you call yourself (web-tree-sitter): a ready-made Module.instantiateWasm hook
+ *   await Parser.init({ instantiateWasm: kmemleak.instantiateWasmHook(bytes, opts, (h) => k = h) });
+ *
+ * Emscripten specifics handled here and in detector.ts: minified export names (read from the
+ * glue's text), realloc/calloc of unnamed dlmalloc builds, relocatable MAIN_MODULEs (imported
+ * memory, stack pointer and table; exports placed in the table), side modules' static data.
  *
  * The safe-point rule and the handle's methods: handle.ts. Browsers have no node:wasi: WasiShim
  * (wasi.ts) runs WASI commands and reactors there.

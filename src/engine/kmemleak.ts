@@ -557,6 +557,9 @@ export class Kmemleak {
     if (existing >= 0) {
       t.release(s);
       this.warnOverlap(ptr, size, existing);
+    } else if (existing === -2) {
+      t.release(s);
+      this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
     }
   }
 
@@ -613,7 +616,7 @@ export class Kmemleak {
       return;
     }
     t.seq[s] = seq;
-    if (this.index.insert(start, s) >= 0) t.release(s);
+    if (this.index.insert(start, s) !== -1) t.release(s);
   }
 
   private annotate(op: number, ptr: number, b: number, c: number, d: number): void {

@@ -4,9 +4,12 @@
  * following entries back, so there are no tombstones and probe chains stay short under churn.
  *
  * Invariants:
- * - An entry is 0 (empty) or `(slot + 1) * 64 + tag`, where `tag` is 6 bits of the key's hash
- *   that the home position does not use: a probe reads the key (`keys[slot]`, the object table's
- *   start array, a likely cache miss) only when the tag matches.
+ * - An entry is 0 (empty) or `(slot + 1) * 64 + (home & 63)`, home being the entry's home bucket.
+ * - Every entry sits fewer than 64 buckets after its home (an insert that would probe further
+ *   grows the table instead). Hence within a probe run the tag equals ours exactly when the entry
+ *   has our home: a lookup reads a key (`keys[slot]`, the object table's start array, a likely
+ *   cache miss) only for entries that share its home bucket, and deletion recovers each entry's
+ *   home from its tag and position, without reading keys at all.
  * - The key of an entry is always `keys()[slot]`: the owner must remove an entry before changing
  *   that object's start.
  * - Load stays <= 3/4; the table doubles past that (4 bytes an entry: 5.3..10.7 bytes per object).
@@ -40,12 +43,12 @@ export class PtrHash {
   }
 
   find(ptr: number): number {
-    const h = Math.imul(ptr, GOLDEN);
-    const tag = (h >>> (this.shift - 6)) & 63;
+    const home = Math.imul(ptr, GOLDEN) >>> this.shift;
+    const tag = home & 63;
     const table = this.table;
     const mask = this.mask;
     const keys = this.keys();
-    for (let i = h >>> this.shift; ; i = (i + 1) & mask) {
+    for (let i = home; ; i = (i + 1) & mask) {
       const e = table[i];
       if (e === 0) return -1;
       if ((e & 63) === tag) {
@@ -55,38 +58,49 @@ export class PtrHash {
     }
   }
 
-  /** Inserts ptr -> slot and returns -1, or returns the slot already holding ptr (no insert). */
+  /**
+   * Inserts ptr -> slot and returns -1, or returns the slot already holding ptr (no insert), or
+   * -2 when the table is at its maximum size and cannot place the entry.
+   */
   insert(ptr: number, slot: number): number {
     if (this.n + 1 > (this.table.length >>> 2) * 3 && this.bits < MAX_BITS) this.resize(this.bits + 1);
-    const h = Math.imul(ptr, GOLDEN);
-    const tag = (h >>> (this.shift - 6)) & 63;
-    const table = this.table;
-    const mask = this.mask;
-    const keys = this.keys();
-    let i = h >>> this.shift;
     for (;;) {
-      const e = table[i];
-      if (e === 0) break;
-      if ((e & 63) === tag) {
-        const s = (e >>> 6) - 1;
-        if (keys[s] === ptr) return s;
+      const home = Math.imul(ptr, GOLDEN) >>> this.shift;
+      const tag = home & 63;
+      const table = this.table;
+      const mask = this.mask;
+      const keys = this.keys();
+      let i = home;
+      let dist = 0;
+      for (;;) {
+        const e = table[i];
+        if (e === 0) break;
+        if ((e & 63) === tag) {
+          const s = (e >>> 6) - 1;
+          if (keys[s] === ptr) return s;
+        }
+        i = (i + 1) & mask;
+        dist++;
       }
-      i = (i + 1) & mask;
+      if (dist < 64) {
+        table[i] = (slot + 1) * 64 + tag;
+        this.n++;
+        return -1;
+      }
+      if (this.bits >= MAX_BITS) return -2;
+      // A probe run of 64: vanishingly rare at load <= 3/4; grow and try again.
+      this.resize(this.bits + 1);
     }
-    table[i] = (slot + 1) * 64 + tag;
-    this.n++;
-    return -1;
   }
 
   /** Removes ptr and returns its slot, or -1 when absent. */
   remove(ptr: number): number {
-    const h = Math.imul(ptr, GOLDEN);
-    const tag = (h >>> (this.shift - 6)) & 63;
+    const home = Math.imul(ptr, GOLDEN) >>> this.shift;
+    const tag = home & 63;
     const table = this.table;
     const mask = this.mask;
-    const shift = this.shift;
     const keys = this.keys();
-    let i = h >>> shift;
+    let i = home;
     let s = -1;
     for (;;) {
       const e = table[i];
@@ -98,15 +112,15 @@ export class PtrHash {
       i = (i + 1) & mask;
     }
     // Backward-shift deletion: move up every later entry of the run whose home lies at or
-    // before the hole (cyclically), so lookups never stop early at the hole.
+    // before the hole (cyclically), so lookups never stop early at the hole. An entry's distance
+    // from its home is (position - tag) mod 64.
     let hole = i;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
       const e = table[j];
       if (e === 0) break;
-      const home = Math.imul(keys[(e >>> 6) - 1], GOLDEN) >>> shift;
-      if (((j - home) & mask) >= ((j - hole) & mask)) {
+      if (((j - e) & 63) >= ((j - hole) & mask)) {
         table[hole] = e;
         hole = j;
       }
@@ -118,21 +132,21 @@ export class PtrHash {
 
   private resize(bits: number): void {
     const old = this.table;
-    this.bits = bits;
-    this.shift = 32 - bits;
-    this.mask = (1 << bits) - 1;
     const table = new Uint32Array(1 << bits);
     const keys = this.keys();
-    const shift = this.shift;
-    const mask = this.mask;
+    const shift = 32 - bits;
+    const mask = (1 << bits) - 1;
     for (let k = 0; k < old.length; k++) {
       const e = old[k];
       if (e === 0) continue;
-      const h = Math.imul(keys[(e >>> 6) - 1], GOLDEN);
-      let i = h >>> shift;
+      const home = Math.imul(keys[(e >>> 6) - 1], GOLDEN) >>> shift;
+      let i = home;
       while (table[i] !== 0) i = (i + 1) & mask;
-      table[i] = (e >>> 6) * 64 + ((h >>> (shift - 6)) & 63);
+      table[i] = (e >>> 6) * 64 + (home & 63);
     }
+    this.bits = bits;
+    this.shift = shift;
+    this.mask = mask;
     this.table = table;
   }
 

@@ -54,6 +54,25 @@ describe('CallTracker', () => {
     expect(t.inWasm).toBe(false);
   });
 
+  it('tells the next entry that the previous call ended by an exception (globals to reset)', async () => {
+    const faults: boolean[] = [];
+    const t = new CallTracker((_c, afterFault) => faults.push(afterFault));
+    let fail = true;
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      host: {
+        callback: () => {
+          if (fail) throw new Error('boom');
+        },
+      },
+    });
+    const ex = t.wrapExports(instance.exports) as Record<string, (...a: number[]) => number>;
+    expect(() => ex.with_callback!(8)).toThrow('boom');
+    fail = false;
+    ex.with_callback!(8);
+    ex.with_callback!(8);
+    expect(faults).toEqual([false, true, false]);
+  });
+
   it('passes non-function exports through and keeps arity', async () => {
     const { ex, raw } = await setup(() => {});
     expect((ex as unknown as Record<string, unknown>).memory).toBe(raw.memory);

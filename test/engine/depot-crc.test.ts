@@ -34,7 +34,7 @@ describe('stack depot', () => {
 
   test('many distinct traces keep their handles through growth (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 8 }), { maxLength: 400 }), (traces) => {
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 8 }), { maxLength: 400, size: 'max' }), (traces) => {
         const d = new StackDepot();
         const seen = new Map<string, number>();
         for (const t of traces) {

@@ -167,8 +167,8 @@ class Model {
 test('random heaps: every scan agrees with the reference model', () => {
   fc.assert(
     fc.property(
-      fc.array(objArb, { maxLength: 24 }),
-      fc.array(writeArb, { maxLength: 60 }),
+      fc.array(objArb, { maxLength: 24, size: 'max' }),
+      fc.array(writeArb, { maxLength: 60, size: 'max' }),
       fc.array(fc.tuple(fc.nat(ROOTS_END), fc.nat(ROOTS_END)), { minLength: 1, maxLength: 2 }),
       (specs, writes, rootPairs) => {
         // Lay the objects out one after another above the roots.

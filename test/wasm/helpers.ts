@@ -68,6 +68,8 @@ export function runWasi(binary: Uint8Array<ArrayBuffer>, opts: { args?: string[]
     realloc: (old: number, ptr: number, size: number, lo: number, hi: number) => {
       events.push({ kind: 'realloc', ptr: ptr >>> 0, old: old >>> 0, size: size >>> 0, ctx: ctxOf(lo, hi), frames: stack() });
     },
+    // The event log's flush: never called here, the fast path stays off (its table base is 0).
+    flush: () => { throw new Error('flush called with the fast path off'); },
   };
   const kmemleak = new Proxy({}, { get: () => () => 0 });
   try {

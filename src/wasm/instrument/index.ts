@@ -83,7 +83,11 @@ export interface Instrumented {
   hookModule: string;
   hooks: HookName[];
   allocators: InstrumentedAllocator[];
-  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string };
+  exports: {
+    memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string;
+    /** The event log's globals (fast path: runtime/event-log.ts); null without calling context. */
+    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string } | null;
+  };
   callingContext: boolean;
   originalOffset(newOffset: number): number;
   originalFunction(newIndex: number): number;

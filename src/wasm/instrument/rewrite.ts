@@ -29,7 +29,7 @@ import {
 import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
-import { wrapperBody, trampolineBody, resetBody } from './wrappers.js';
+import { wrapperBody, trampolineBody, resetBody, knownBody, logBody } from './wrappers.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
@@ -37,8 +37,14 @@ export const EXPORT_DEPTH = '__kmemleak_depth';
 export const EXPORT_CONTEXT = '__kmemleak_ctx';
 export const EXPORT_MEMORY_FALLBACK = '__kmemleak_memory';
 export const EXPORT_RESET = '__kmemleak_reset';
+/** The event log's globals (fast path, see wrappers.ts and runtime/event-log.ts). */
+export const EXPORT_LOG_POS = '__kmemleak_log_pos';
+export const EXPORT_LOG_END = '__kmemleak_log_end';
+export const EXPORT_KNOWN_BASE = '__kmemleak_known_base';
+export const EXPORT_KNOWN_MASK = '__kmemleak_known_mask';
+export const EXPORT_LOG_START = '__kmemleak_log_start';
 
-export type HookName = 'alloc' | 'free' | 'realloc';
+export type HookName = 'alloc' | 'free' | 'realloc' | 'flush';
 
 export interface RewritePlan {
   m: WasmModule;
@@ -55,7 +61,11 @@ export interface RewriteResult {
   hooks: HookName[];
   /** New function index of each allocator's wrapper, parallel to plan.allocators. */
   wrappers: number[];
-  exports: { memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string };
+  exports: {
+    memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string;
+    /** The event log's exported globals (null without the fast path). */
+    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string } | null;
+  };
   /** Number of entry trampolines added (exports that may reach an allocator). */
   trampolines: number;
   instrumentedFunctions: number;
@@ -66,8 +76,9 @@ export interface RewriteResult {
 
 const HOOK_TYPES: Record<HookName, number[]> = {
   alloc: [I32, I32, I32, I32],
-  free: [I32],
+  free: [I32, I32, I32],
   realloc: [I32, I32, I32, I32, I32],
+  flush: [],
 };
 
 function sameType(a: { params: number[]; results: number[] }, params: number[], results: number[]): boolean {
@@ -88,7 +99,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     if (a.shape.kind === 'free') hookSet.add('free');
     if (a.shape.kind === 'realloc') { hookSet.add('realloc'); hookSet.add('free'); }
   }
-  const hooks = (['alloc', 'free', 'realloc'] as HookName[]).filter((h) => hookSet.has(h));
+  // The event log (fast path) needs the calling context: its key is the context value.
+  const fast = reach !== null && (hookSet.has('alloc') || hookSet.has('free'));
+  if (fast) hookSet.add('flush');
+  const hooks = (['alloc', 'free', 'realloc', 'flush'] as HookName[]).filter((h) => hookSet.has(h));
   const k = hooks.length;
   const hookIndex = (h: HookName): number => (hooks.indexOf(h) >= 0 ? I + hooks.indexOf(h) : -1);
 
@@ -134,6 +148,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   }
   const resetFunction = firstTrampoline + trampolineTargets.length;
   const resetType = typeOf([], []);
+  const knownFunction = fast ? resetFunction + 1 : -1;
+  const logFunction = fast ? resetFunction + 2 : -1;
+  const knownType = fast ? typeOf([I64], [I32]) : -1;
+  const logType = fast ? typeOf([I32, I32, I32], []) : -1;
   const exportTarget = (f: number): number => {
     const t = ref(f);
     return trampolineOf.get(t) ?? t;
@@ -144,6 +162,11 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   const depthGlobal = totalGlobals;
   const ctxGlobal = reach ? totalGlobals + 1 : -1;
   const levelGlobal = reach ? totalGlobals + 2 : -1;
+  const logPosGlobal = fast ? totalGlobals + 3 : -1;
+  const logEndGlobal = fast ? totalGlobals + 4 : -1;
+  const knownBaseGlobal = fast ? totalGlobals + 5 : -1;
+  const knownMaskGlobal = fast ? totalGlobals + 6 : -1;
+  const logStartGlobal = fast ? totalGlobals + 7 : -1;
 
   const out = new ByteWriter(bytes.length + 4096 + allocators.length * 128);
   out.bytes(bytes, 0, 8);
@@ -164,7 +187,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   let instrumentedFunctions = 0;
   let instrumentedCallSites = 0;
   let exportNames: RewriteResult['exports'] = {
-    memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET,
+    memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET, eventLog: null,
   };
 
   const sectionContent = (id: number): { start: number; end: number } | null => {
@@ -232,16 +255,17 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         break;
       }
       case SEC_FUNCTION: {
-        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1, (w) => {
+        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1 + (fast ? 2 : 0), (w) => {
           for (const a of allocators) w.u32(funcTypeIndexOf(m, a.index));
           for (const f of trampolineTargets) w.u32(funcTypeIndexOf(m, f));
           w.u32(resetType);
+          if (fast) { w.u32(knownType); w.u32(logType); }
         }));
         break;
       }
       case SEC_GLOBAL: {
         const w = new ByteWriter(256);
-        w.u32(m.globals.length + (reach ? 3 : 1));
+        w.u32(m.globals.length + (reach ? 3 : 1) + (fast ? 5 : 0));
         for (const g of m.globals) {
           w.bytes(bytes, g.start, g.init.start); // value type and mutability, verbatim
           constExpr(w, g.init);
@@ -251,6 +275,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b);
           w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
         }
+        if (fast) for (let i = 0; i < 5; i++) { w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b); }
         emitSection(id, w);
         break;
       }
@@ -284,7 +309,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         }
         const reset = fresh(EXPORT_RESET);
         extra.push([reset, KIND_FUNC, resetFunction]);
-        exportNames = { memory, stackPointer, depth, context, reset };
+        let eventLog: RewriteResult['exports']['eventLog'] = null;
+        if (fast) {
+          eventLog = { pos: fresh(EXPORT_LOG_POS), end: fresh(EXPORT_LOG_END), start: fresh(EXPORT_LOG_START), knownBase: fresh(EXPORT_KNOWN_BASE), knownMask: fresh(EXPORT_KNOWN_MASK) };
+          extra.push([eventLog.pos, KIND_GLOBAL, logPosGlobal], [eventLog.end, KIND_GLOBAL, logEndGlobal], [eventLog.start, KIND_GLOBAL, logStartGlobal],
+            [eventLog.knownBase, KIND_GLOBAL, knownBaseGlobal], [eventLog.knownMask, KIND_GLOBAL, knownMaskGlobal]);
+        }
+        exportNames = { memory, stackPointer, depth, context, reset, eventLog };
         w.u32(m.exports.length + extra.length);
         for (const e of m.exports) {
           w.name(e.name);
@@ -347,7 +378,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const bodyMap = new OffsetMapBuilder();
     const cs = new Uint32Array(2);
     const g = plan.graph;
-    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1);
+    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1 + (fast ? 2 : 0));
     let functions = 0;
     let sites = 0;
     const mem64 = false;
@@ -434,6 +465,8 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         hookAlloc: hookIndex('alloc'),
         hookFree: hookIndex('free'),
         hookRealloc: hookIndex('realloc'),
+        known: knownFunction,
+        log: logFunction,
       });
       cw.u32(wb.length);
       cw.bytes(wb);
@@ -447,6 +480,14 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const rb = resetBody(depthGlobal, ctxGlobal, levelGlobal);
     cw.u32(rb.length);
     cw.bytes(rb);
+    if (fast) {
+      const kb = knownBody(knownBaseGlobal, knownMaskGlobal);
+      cw.u32(kb.length);
+      cw.bytes(kb);
+      const lb = logBody(logPosGlobal, logEndGlobal, logStartGlobal, hookIndex('flush'));
+      cw.u32(lb.length);
+      cw.bytes(lb);
+    }
     out.u8(SEC_CODE);
     out.u32(cw.len);
     const base = out.len;
@@ -471,6 +512,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         nn.functions.set(firstTrampoline + j, `kmemleak_entry_${names.functions.get(f) ?? f}`);
       });
       nn.functions.set(resetFunction, 'kmemleak_reset');
+      if (fast) {
+        nn.functions.set(knownFunction, 'kmemleak_known_context');
+        nn.functions.set(logFunction, 'kmemleak_log_event');
+      }
       for (const [i, v] of names.locals) nn.locals.set(shift(i), v);
       for (const [i, v] of names.labels) nn.labels.set(shift(i), v);
       nn.types = names.types;
@@ -481,6 +526,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       if (reach) {
         nn.globals.set(ctxGlobal, EXPORT_CONTEXT);
         nn.globals.set(levelGlobal, '__kmemleak_entry_level');
+      }
+      if (fast) {
+        nn.globals.set(logPosGlobal, EXPORT_LOG_POS);
+        nn.globals.set(logEndGlobal, EXPORT_LOG_END);
+        nn.globals.set(knownBaseGlobal, EXPORT_KNOWN_BASE);
+        nn.globals.set(knownMaskGlobal, EXPORT_KNOWN_MASK);
+        nn.globals.set(logStartGlobal, EXPORT_LOG_START);
       }
       nn.elements = names.elements;
       nn.data = names.data;

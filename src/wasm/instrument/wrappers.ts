@@ -11,7 +11,7 @@
  *                                         Never called with ptr 0; size may be 0 (malloc(0)).
  *                                         calloc: size = n*m; posix_memalign: ptr = *out, only
  *                                         when it returned 0.
- *   free(ptr)                             called BEFORE the real free, never with ptr 0 (free(NULL)
+ *   free(ptr, ctxLo, ctxHi)               called BEFORE the real free, never with ptr 0 (free(NULL)
  *                                         is a no-op). Also called after realloc(p, 0) returned 0
  *                                         (p was freed).
  *   realloc(old, new, size, ctxLo, ctxHi) realloc returned new != 0: `old` (when not 0) is gone
@@ -19,8 +19,17 @@
  *                                         old). realloc(NULL, n) arrives here with old = 0. A failed
  *                                         realloc (returned 0 with size != 0) calls no hook: the
  *                                         old block stays.
+ *   flush()                               the event log (below) is full.
  * ctxLo/ctxHi are the low and high halves of the calling-context value at the wrapper's entry,
  * or 0, 0 when calling-context instrumentation is off.
+ *
+ * The fast path (calling context on, see event-log.ts): before calling the alloc or free hook, the
+ * wrapper looks its context up in the known-context table that the host keeps in linear memory
+ * (`known(ctx)` -> the backtrace handle the host stored for it, or -1). A known context means the
+ * host has the stack already: the wrapper appends (ptr, size, handle) to the event log instead of
+ * leaving wasm (size 0xffffffff marks a free), and calls flush() when the log is full. An unknown
+ * context takes the hook, whose host side captures the stack and adds the context to the table.
+ * With the table's base 0 (the host did not set it up) every event takes its hook.
  */
 import { ByteWriter, I32, I64 } from '../binary/index.js';
 import type { AllocShape } from './allocators.js';
@@ -34,6 +43,9 @@ export interface WrapperIndices {
   hookAlloc: number;
   hookFree: number;
   hookRealloc: number;
+  /** The known-context lookup and the event-log append functions; -1 without the fast path. */
+  known: number;
+  log: number;
 }
 
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, GLOBAL_GET = 0x23, GLOBAL_SET = 0x24, I32_CONST = 0x41,
@@ -46,9 +58,11 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
   const w = new ByteWriter(128);
   const R = nParams; // i32 result of F
   const P = nParams + 1; // i32 scratch (posix_memalign's block)
-  const C = nParams + 2; // i64 entry context
+  const S = nParams + 2; // i32 the block's size
+  const H = nParams + 3; // i32 the context's backtrace handle (fast path)
+  const C = nParams + 4; // i64 entry context
   w.u32(2);
-  w.u32(2); w.u8(I32);
+  w.u32(4); w.u8(I32);
   w.u32(1); w.u8(I64);
   const op = (b: number): void => w.u8(b);
   const lget = (i: number): void => { op(LOCAL_GET); w.u32(i); };
@@ -75,6 +89,28 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     if (returns) { op(LOCAL_SET); w.u32(R); }
     depthAdd(-1);
   };
+  /**
+   * Records an allocation of [ptr, ptr+S) (isFree: a free of ptr): the event log when the context
+   * is known, else the hook.
+   */
+  const record = (ptr: number, isFree: boolean): void => {
+    const slow = (): void => {
+      lget(ptr);
+      if (!isFree) lget(S);
+      ctxArgs();
+      call(isFree ? ix.hookFree : ix.hookAlloc);
+    };
+    if (ix.known < 0 || ix.ctxGlobal < 0) { slow(); return; }
+    lget(C); call(ix.known); op(LOCAL_TEE); w.u32(H);
+    op(I32_CONST); w.s32(-1); op(I32_NE);
+    op(IF); op(VOID);
+    lget(ptr);
+    if (isFree) { op(I32_CONST); w.s32(-1); } else lget(S);
+    lget(H); call(ix.log);
+    op(ELSE);
+    slow();
+    op(END);
+  };
   /** block; skip unless depth == 0 */
   const outermostOnly = (): void => {
     op(BLOCK); op(VOID);
@@ -90,18 +126,17 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       callTarget();
       outermostOnly();
       lget(R); op(I32_EQZ); op(BR_IF); w.u32(0);
-      lget(R);
       lget(shape.size);
       if (shape.count !== undefined) { lget(shape.count); op(I32_MUL); }
-      ctxArgs();
-      call(ix.hookAlloc);
+      op(LOCAL_SET); w.u32(S);
+      record(R, false);
       op(END);
       lget(R);
       break;
     case 'free':
       outermostOnly();
       lget(shape.ptr); op(I32_EQZ); op(BR_IF); w.u32(0);
-      lget(shape.ptr); call(ix.hookFree);
+      record(shape.ptr, true);
       op(END);
       callTarget();
       if (returns) lget(R);
@@ -117,7 +152,7 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(shape.ptr); op(I32_CONST); w.s32(0); op(I32_NE);
       op(I32_AND);
       op(IF); op(VOID);
-      lget(shape.ptr); call(ix.hookFree);
+      lget(shape.ptr); ctxArgs(); call(ix.hookFree);
       op(END);
       op(END);
       op(END);
@@ -130,7 +165,8 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(shape.out); op(I32_LOAD); w.u32(2); w.u32(0);
       op(LOCAL_TEE); w.u32(P);
       op(I32_EQZ); op(BR_IF); w.u32(0);
-      lget(P); lget(shape.size); ctxArgs(); call(ix.hookAlloc);
+      lget(shape.size); op(LOCAL_SET); w.u32(S);
+      record(P, false);
       op(END);
       lget(R);
       break;
@@ -184,5 +220,88 @@ export function resetBody(depthGlobal: number, ctxGlobal: number, levelGlobal: n
     w.u8(GLOBAL_SET); w.u32(levelGlobal);
   }
   w.u8(END);
+  return w.result();
+}
+
+const I32_EQ = 0x46, I32_GT_U = 0x4b;
+const LOOP = 0x03, BR = 0x0c, RETURN = 0x0f, UNREACHABLE = 0x00, I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76,
+  I32_SUB = 0x6b, I32_GE_U = 0x4f, I32_STORE = 0x36, I64_LOAD = 0x29, I64_EQ = 0x51;
+
+/** The hash of a context in the known-context table; event-log.ts computes the same in JS. */
+export const KNOWN_HASH_MULTIPLIER = 0x9e3779b1;
+/** Bytes per known-context entry: key (i64), handle + 1 (i32, 0 = empty), padding. */
+export const KNOWN_ENTRY_BYTES = 16;
+/** Bytes per event: ptr, size (0xffffffff = free), backtrace handle. */
+export const EVENT_BYTES = 12;
+
+/**
+ * `known(ctx: i64) -> i32`: the backtrace handle the host stored for ctx in the known-context
+ * table (open addressing, linear probing, at global knownBase with mask knownMask), or -1 when
+ * ctx is not there or the table is off (knownBase 0).
+ */
+export function knownBody(baseGlobal: number, maskGlobal: number): Uint8Array {
+  const w = new ByteWriter(128);
+  const op = (b: number): void => w.u8(b);
+  const CTX = 0, BASE = 1, IDX = 2, ADDR = 3, V = 4;
+  w.u32(1); w.u32(4); w.u8(I32);
+  const lget = (i: number): void => { op(LOCAL_GET); w.u32(i); };
+  const lset = (i: number): void => { op(LOCAL_SET); w.u32(i); };
+  const ltee = (i: number): void => { op(LOCAL_TEE); w.u32(i); };
+  op(GLOBAL_GET); w.u32(baseGlobal); ltee(BASE); op(I32_EQZ);
+  op(IF); op(VOID); op(I32_CONST); w.s32(-1); op(RETURN); op(END);
+  // h = (lo ^ hi) * K; h ^= h >>> 15; idx = h & mask
+  lget(CTX); op(I32_WRAP_I64);
+  lget(CTX); op(I64_CONST); w.s64(32n); op(I64_SHR_U); op(I32_WRAP_I64);
+  op(I32_XOR);
+  op(I32_CONST); w.s32(KNOWN_HASH_MULTIPLIER | 0); op(I32_MUL); ltee(IDX);
+  lget(IDX); op(I32_CONST); w.s32(15); op(I32_SHR_U); op(I32_XOR);
+  op(GLOBAL_GET); w.u32(maskGlobal); op(I32_AND); lset(IDX);
+  op(LOOP); op(VOID);
+  lget(BASE); lget(IDX); op(I32_CONST); w.s32(4); op(I32_SHL); op(I32_ADD); ltee(ADDR);
+  op(I32_LOAD); w.u32(2); w.u32(8); ltee(V); op(I32_EQZ);
+  op(IF); op(VOID); op(I32_CONST); w.s32(-1); op(RETURN); op(END);
+  lget(ADDR); op(I64_LOAD); w.u32(3); w.u32(0); lget(CTX); op(I64_EQ);
+  op(IF); op(VOID); lget(V); op(I32_CONST); w.s32(1); op(I32_SUB); op(RETURN); op(END);
+  lget(IDX); op(I32_CONST); w.s32(1); op(I32_ADD); op(GLOBAL_GET); w.u32(maskGlobal); op(I32_AND); lset(IDX);
+  op(BR); w.u32(0);
+  op(END);
+  op(UNREACHABLE);
+  op(END);
+  return w.result();
+}
+
+/**
+ * `log(ptr, size, handle)`: appends one event at global logPos (or, for a free of the block the
+ * last event allocated, drops that event); calls the flush hook when the log reaches logEnd.
+ */
+export function logBody(posGlobal: number, endGlobal: number, startGlobal: number, hookFlush: number): Uint8Array {
+  const w = new ByteWriter(128);
+  const op = (b: number): void => w.u8(b);
+  const P = 3;
+  w.u32(1); w.u32(1); w.u8(I32);
+  // A free of the block that the previous event allocated cancels that event, so malloc/free
+  // churn never leaves wasm (the host's flush cancels the pairs this misses).
+  op(LOCAL_GET); w.u32(1); op(I32_CONST); w.s32(-1); op(I32_EQ);
+  op(GLOBAL_GET); w.u32(posGlobal); op(LOCAL_TEE); w.u32(P);
+  op(GLOBAL_GET); w.u32(startGlobal); op(I32_GT_U);
+  op(I32_AND);
+  op(IF); op(VOID);
+  op(LOCAL_GET); w.u32(P); op(I32_CONST); w.s32(EVENT_BYTES); op(I32_SUB); op(LOCAL_TEE); w.u32(P);
+  op(I32_LOAD); w.u32(2); w.u32(0); op(LOCAL_GET); w.u32(0); op(I32_EQ);
+  op(LOCAL_GET); w.u32(P); op(I32_LOAD); w.u32(2); w.u32(4); op(I32_CONST); w.s32(-1); op(I32_NE);
+  op(I32_AND);
+  op(IF); op(VOID);
+  op(LOCAL_GET); w.u32(P); op(GLOBAL_SET); w.u32(posGlobal); op(RETURN);
+  op(END);
+  op(END);
+  op(GLOBAL_GET); w.u32(posGlobal); op(LOCAL_TEE); w.u32(P);
+  op(LOCAL_GET); w.u32(0); op(I32_STORE); w.u32(2); w.u32(0);
+  op(LOCAL_GET); w.u32(P); op(LOCAL_GET); w.u32(1); op(I32_STORE); w.u32(2); w.u32(4);
+  op(LOCAL_GET); w.u32(P); op(LOCAL_GET); w.u32(2); op(I32_STORE); w.u32(2); w.u32(8);
+  op(LOCAL_GET); w.u32(P); op(I32_CONST); w.s32(EVENT_BYTES); op(I32_ADD); op(LOCAL_TEE); w.u32(P);
+  op(GLOBAL_SET); w.u32(posGlobal);
+  op(LOCAL_GET); w.u32(P); op(GLOBAL_GET); w.u32(endGlobal); op(I32_GE_U);
+  op(IF); op(VOID); op(CALL); w.u32(hookFlush); op(END);
+  op(END);
   return w.result();
 }

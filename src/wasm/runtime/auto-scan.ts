@@ -56,8 +56,9 @@ export class AutoScan {
     this.start();
   }
 
-  tick(): void {
-    if (--this.countdown > 0) return;
+  /** force: check the clock now (the event log's flush: thousands of events went by unseen). */
+  tick(force = false): void {
+    if (--this.countdown > 0 && !force) return;
     this.countdown = CHECK_EVERY;
     if (this.scanning || this.now() < this.due) return;
     this.scanning = true;

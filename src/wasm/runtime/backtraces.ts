@@ -18,6 +18,8 @@ import { MAX_TRACE, StackCapture, type OriginalMap } from './stack-capture.js';
 /** The symbolizer's contract: a raw frame of the original binary -> a named frame. */
 export interface FrameSource {
   frame(funcIndex: number, moduleOffset: number): Frame;
+  /** The function's name alone: cheap from the name section, no line table decoded. */
+  functionName?(funcIndex: number): string | null;
 }
 
 const UNKNOWN = 0, HIDE = 1, KEEP = 2, STARTUP = 3;
@@ -42,7 +44,7 @@ export class AllocatorFrames {
       v = this.entryPoints.has(funcIndex) ? HIDE : KEEP;
       if (v === KEEP && this.names) {
         try {
-          const name = this.names.frame(funcIndex, offset).function;
+          const name = this.names.functionName ? this.names.functionName(funcIndex) : this.names.frame(funcIndex, offset).function;
           v = isAllocatorName(name) ? HIDE : isStartupName(name) ? STARTUP : KEEP;
         } catch { v = KEEP; }
       }

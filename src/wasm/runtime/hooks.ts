@@ -10,6 +10,11 @@
  * caller's backtrace is captured at that moment, while its frames are still live, and printed
  * under the warning, as kmemleak's warnings dump the stack.
  *
+ * The fast path: once a calling context's stack is captured, the context is put in the event
+ * log's table (event-log.ts) and the wasm wrappers log its allocations and frees in linear memory
+ * instead of calling these hooks; `flush` replays them through `events`. Every hook and annotation
+ * flushes first (enter), so the engine sees events in program order.
+ *
  * Invariants: the hooks allocate no JS objects on a cache hit; they never throw into wasm (the
  * engine's hooks do not throw); each hook calls `tick` (automatic scans) after updating the engine.
  */
@@ -17,6 +22,7 @@ import type { Frame } from '../../symbolize/frame.js';
 import { formatFrame } from '../../symbolize/index.js';
 import type { Backtraces } from './backtraces.js';
 import type { EnginePort } from './engine-port.js';
+import type { EventLog, EventSink } from './event-log.js';
 
 export type HookFn = (...args: number[]) => void;
 
@@ -26,13 +32,17 @@ export class HookWiring {
   private readonly ctx = new Uint32Array(2);
   private inHook = 0;
   private traced = false;
+  /** While a logged free is replayed: its caller's backtrace, for a warning it raises. */
+  private replayTrace = -1;
+  /** The fast path's log, once the instance exists (null: every event takes its hook). */
+  eventLog: EventLog | null = null;
 
   constructor(
     private readonly engine: EnginePort,
     private readonly traces: Backtraces,
     /** Whether the rewriter's context keys identify call paths (false: every key is 0,0). */
     private readonly keyed: boolean,
-    private readonly tick: () => void,
+    private readonly tick: (force?: boolean) => void,
     private readonly out: (line: string) => void,
     private readonly describe: (trace: number) => Frame[],
   ) {}
@@ -57,31 +67,60 @@ export class HookWiring {
       this.traced = true;
       let text = '';
       try {
-        for (const f of this.describe(this.traces.here())) text += `    ${formatFrame(f)}\n`;
+        const trace = this.replayTrace >= 0 ? this.replayTrace : this.traces.here();
+        for (const f of this.describe(trace)) text += `    ${formatFrame(f)}\n`;
       } catch { /* a warning without its backtrace is still a warning */ }
       if (text) this.out(text);
     }
   };
 
   /** Brackets an engine call made for wasm code: warnings inside get the caller's backtrace. */
-  enter = (): void => { this.inHook++; this.traced = false; };
+  enter = (): void => { this.eventLog?.flush(); this.inHook++; this.traced = false; };
+
+  /** Replays logged events (event-log.ts) into the engine. */
+  readonly events: EventSink = {
+    alloc: (ptr, size, trace) => {
+      this.engine.alloc(ptr, size, this.traces.isStartup(trace) ? 0 : 1, trace);
+    },
+    free: (ptr, trace) => {
+      this.replayTrace = trace;
+      this.inHook++;
+      this.traced = false;
+      try { this.engine.free(ptr, trace); } finally { this.inHook--; this.replayTrace = -1; }
+    },
+  };
+
+  /** Lets the wrappers log this context's events from now on (its stack is in `trace`). */
+  private remember(lo: number, hi: number, trace: number): void {
+    if (this.keyed && this.eventLog) this.eventLog.remember(lo, hi, trace);
+  }
   leave = (): void => { this.inHook--; };
 
   imports(names: readonly string[]): Record<string, HookFn> {
     const k = this.engine;
     const all: Record<string, HookFn> = {
       alloc: (ptr: number, size: number, lo: number, hi: number) => {
+        this.eventLog?.flush();
         const trace = this.trace(lo, hi);
+        this.remember(lo, hi, trace);
         this.enter();
         try { k.alloc(ptr >>> 0, size >>> 0, this.traces.isStartup(trace) ? 0 : 1, trace); } finally { this.leave(); }
         this.tick();
       },
-      free: (ptr: number) => {
+      free: (ptr: number, lo: number, hi: number) => {
         this.enter();
         try { k.free(ptr >>> 0, 0); } finally { this.leave(); }
+        // A free context seen for the first time: capture it once, so the next frees from
+        // there are logged (and a warning one raises later still shows this exact backtrace).
+        if (this.keyed && this.eventLog && (lo | hi) !== 0) this.remember(lo, hi, this.traces.forContext(lo, hi));
         this.tick();
       },
+      flush: () => {
+        this.eventLog?.flush();
+        this.tick(true);
+      },
       realloc: (old: number, ptr: number, size: number, lo: number, hi: number) => {
+        this.eventLog?.flush();
         const trace = this.trace(lo, hi);
         this.enter();
         try {

@@ -20,6 +20,7 @@ import { InputError } from './errors.js';
 import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from './module-info.js';
 import { TRAP_EXIT, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
+import { EventLog } from './event-log.js';
 import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
 import { checkReportFiles, writeReports } from './reports.js';
 import { rootProvider } from './roots.js';
@@ -134,9 +135,9 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const { engine, names } = detector;
   const describe = (trace: number) => engine.describer?.describe(trace) ?? [];
   const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints));
-  const auto = new AutoScan(() => engine.scan(), opts.scanPeriodMs, opts.firstScanMs, detector.now);
+  const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
-  wiring = new HookWiring(engine, traces, keyed, () => auto.tick(), io.err, describe);
+  wiring = new HookWiring(engine, traces, keyed, (force) => auto.tick(force), io.err, describe);
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
@@ -153,6 +154,12 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
 
+  const logGlobals = ins.exports.eventLog;
+  if (keyed && logGlobals) {
+    const g = (name: string) => instance.exports[name] as WebAssembly.Global;
+    const log = new EventLog(memory, { pos: g(logGlobals.pos), end: g(logGlobals.end), start: g(logGlobals.start), knownBase: g(logGlobals.knownBase), knownMask: g(logGlobals.knownMask) }, wiring.events);
+    if (log.enable()) wiring.eventLog = log;
+  }
   engine.attachMemory(() => memory.buffer);
   engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
     enabled: () => engine.stackEnabled,
@@ -161,8 +168,10 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   }, () => memory.buffer.byteLength));
   engine.setContext('_start', 1);
 
+  const flushEvents = (): void => { wiring?.eventLog?.flush(); };
   const session: RunSession = {
     write: (cmd) => {
+      flushEvents();
       const answer = engine.write(cmd);
       // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
       // fire while the program holds the thread: mirror the accepted scan= commands there.
@@ -175,7 +184,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
       }
       return answer;
     },
-    read: () => engine.read(),
+    read: () => { flushEvents(); return engine.read(); },
   };
   await io.onStart?.(session);
 
@@ -193,6 +202,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   }
   if (trap) io.err(describeTrap(trap, ins, names));
 
+  flushEvents();
   const newLeaks = engine.exitScan();
   const leaks = writeReports(engine, opts, io.err, basename(opts.module));
   const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;

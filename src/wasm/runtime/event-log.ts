@@ -1,0 +1,168 @@
+/**
+ * Why: the fast path of the allocation hooks. A call from wasm into JS for every malloc and every
+ * free costs more than the malloc itself; the rewriter's wrappers (instrument/wrappers.ts) instead
+ * append (ptr, size, handle) to an event log in linear memory when the host already holds the
+ * backtrace of the allocation's calling context, and leave wasm only when the log is full or the
+ * context is new. This file owns both tables in linear memory:
+ *
+ *   known-context table  KNOWN_CAPACITY entries of 16 bytes: context (i64), trace handle + 1 (i32,
+ *                        0 = empty). Written only here (remember), read by the wrappers.
+ *   event log            LOG_CAPACITY events of 12 bytes: ptr, size (0xffffffff = free), handle.
+ *                        Written by the wrappers, drained only here (flush).
+ *
+ * They live in pages the host adds with memory.grow before the program starts: wasi-libc's sbrk
+ * hands out memory from the size it finds at its first call onward, so the pages below stay ours.
+ * (Emscripten's sbrk keeps its own break and would run over them: the embedding API leaves the fast
+ * path off, and every event takes its hook.) When the memory cannot grow, the fast path stays off.
+ *
+ * Invariants:
+ * - Events are replayed in program order, and before anything that reads or changes the engine
+ *   out of band: every slow-path hook, annotation, scan, control command and the exit scan
+ *   flushes first (HookWiring.enter does, and the runtime before scans).
+ * - A context enters the table only after its stack was captured while live, so every logged
+ *   handle is the exact backtrace of its event; a free's handle is its caller's, for warnings.
+ * - flush allocates no JS objects.
+ * - A block allocated and freed within one batch never reaches the engine (flush cancels the
+ *   pair): no scan can run between the two (scans flush first), so the engine could not have
+ *   seen it anyway, and a malloc/free churn costs the engine nothing. A free whose allocation is
+ *   not in the batch (an older block, or a double free) is replayed, warnings included.
+ */
+
+/** Entries in the known-context table (a power of two); filled to at most half. */
+export const KNOWN_CAPACITY = 1 << 14;
+/** Events the log holds before the wrappers call flush. */
+export const LOG_CAPACITY = 1 << 13;
+const KNOWN_BYTES = 16;
+const EVENT_BYTES = 12;
+const FREE = 0xffffffff;
+/** An event cancelled by flush's first pass. */
+const CANCELLED = 0xfffffffe;
+/** The batch's pending allocations: ptr -> event index, open addressing, load <= 1/4. */
+const PENDING_CAPACITY = LOG_CAPACITY * 4;
+const HASH = 0x9e3779b1;
+
+export interface EventSink {
+  /** An allocation of [ptr, ptr+size) with its backtrace handle. */
+  alloc(ptr: number, size: number, trace: number): void;
+  /** A free of ptr by the code whose backtrace is trace. */
+  free(ptr: number, trace: number): void;
+}
+
+export interface EventLogGlobals {
+  pos: WebAssembly.Global;
+  end: WebAssembly.Global;
+  start: WebAssembly.Global;
+  knownBase: WebAssembly.Global;
+  knownMask: WebAssembly.Global;
+}
+
+export class EventLog {
+  private base = 0;        // known-context table
+  private logStart = 0;
+  private known = 0;
+  private enabled = false;
+  private flushing = false;
+  private readonly pendingPtr = new Uint32Array(PENDING_CAPACITY);
+  private readonly pendingAt = new Int32Array(PENDING_CAPACITY);
+  /** Batch number stamped on pending entries, so the table never needs clearing. */
+  private readonly pendingGen = new Uint32Array(PENDING_CAPACITY);
+  private gen = 0;
+  /** Events replayed, for statistics. */
+  events = 0;
+
+  constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
+
+  /** Adds the pages and switches the fast path on; false (and off) when memory cannot grow. */
+  enable(): boolean {
+    const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES;
+    const pages = Math.ceil(bytes / 65536);
+    let first: number;
+    try {
+      first = this.memory.grow(pages);
+    } catch {
+      return false;
+    }
+    this.base = first * 65536;
+    this.logStart = this.base + KNOWN_CAPACITY * KNOWN_BYTES;
+    this.g.knownMask.value = KNOWN_CAPACITY - 1;
+    this.g.pos.value = this.logStart;
+    this.g.start.value = this.logStart;
+    this.g.end.value = this.logStart + LOG_CAPACITY * EVENT_BYTES;
+    this.g.knownBase.value = this.base;
+    this.enabled = true;
+    return true;
+  }
+
+  /** The address range the tables occupy (not program memory: never a root, never scanned). */
+  get range(): [number, number] | null {
+    return this.enabled ? [this.base, this.logStart + LOG_CAPACITY * EVENT_BYTES] : null;
+  }
+
+  /** Lets the wrappers log events of context (lo, hi) from now on, with this backtrace handle. */
+  remember(lo: number, hi: number, trace: number): void {
+    if (!this.enabled || (lo | hi) === 0 || this.known >= KNOWN_CAPACITY >>> 1) return;
+    const u32 = new Uint32Array(this.memory.buffer);
+    let h = Math.imul(lo ^ hi, HASH);
+    h = (h ^ (h >>> 15)) & (KNOWN_CAPACITY - 1);
+    for (;;) {
+      const at = (this.base + h * KNOWN_BYTES) >>> 2;
+      const v = u32[at + 2]!;
+      if (v === 0) {
+        u32[at] = lo;
+        u32[at + 1] = hi;
+        u32[at + 2] = trace + 1;
+        this.known++;
+        return;
+      }
+      if (u32[at] === lo >>> 0 && u32[at + 1] === hi >>> 0) return;
+      h = (h + 1) & (KNOWN_CAPACITY - 1);
+    }
+  }
+
+  /** Replays the logged events into the sink, in order, and empties the log. */
+  flush = (): void => {
+    if (!this.enabled || this.flushing) return;
+    const end = (this.g.pos.value as number) >>> 0;
+    if (end === this.logStart) return;
+    this.flushing = true;
+    try {
+      const u32 = new Uint32Array(this.memory.buffer);
+      const first = this.logStart >>> 2, stop = end >>> 2;
+      this.cancelPairs(u32, first, stop);
+      const sink = this.sink;
+      for (let at = first; at < stop; at += 3) {
+        const size = u32[at + 1]!;
+        if (size === CANCELLED) continue;
+        if (size === FREE) sink.free(u32[at]!, u32[at + 2]!);
+        else sink.alloc(u32[at]!, size, u32[at + 2]!);
+      }
+      this.events += (end - this.logStart) / EVENT_BYTES;
+    } finally {
+      this.g.pos.value = this.logStart;
+      this.flushing = false;
+    }
+  };
+
+  /** First pass: marks each allocation freed later in the same batch, and its free, CANCELLED. */
+  private cancelPairs(u32: Uint32Array, first: number, stop: number): void {
+    const gen = (this.gen = (this.gen + 1) >>> 0 || 1);
+    const ptrs = this.pendingPtr, ats = this.pendingAt, gens = this.pendingGen;
+    const mask = PENDING_CAPACITY - 1;
+    for (let at = first; at < stop; at += 3) {
+      const ptr = u32[at]!;
+      let h = (Math.imul(ptr, HASH) >>> 17) & mask;
+      if (u32[at + 1] !== FREE) {
+        // the newest allocation at ptr wins (an older one at the same address was freed already)
+        while (gens[h] === gen && ats[h]! >= 0 && ptrs[h] !== ptr) h = (h + 1) & mask;
+        ptrs[h] = ptr; ats[h] = at; gens[h] = gen;
+        continue;
+      }
+      while (gens[h] === gen && ptrs[h] !== ptr) h = (h + 1) & mask;
+      if (gens[h] === gen && ats[h]! >= 0) {
+        u32[ats[h]! + 1] = CANCELLED;
+        u32[at + 1] = CANCELLED;
+        ats[h] = -1;   // a tombstone: keeps the probe chain, matches no later free
+      }
+    }
+  }
+}
