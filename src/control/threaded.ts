@@ -16,6 +16,8 @@
  *   the worker answers an error itself and closes that connection; a late answer is dropped.
  * - The worker and its port never keep the process alive; the socket file is removed at close,
  *   at process exit, and on signals nobody else handles (same rules as server.ts).
+ * - close() delivers the answers already given before the worker stops (messages are ordered);
+ *   a process that exits without close() may cut off the last answers.
  * - A handler that answers with a Promise is completed on the event loop; poll() does not wait.
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
@@ -226,11 +228,17 @@ class Threaded implements ThreadedControlServer {
     if (this.closed) return;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.closeSync();
-    const timeout = new Promise<void>((r) => setTimeout(r, 2000).unref());
+    // Wait (at most 2 s) for the worker to send what it was given and exit; hold the event loop
+    // open meanwhile, or a program ending right after close() would not wait for it.
+    this.worker.ref();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
     await Promise.race([exited, timeout]);
+    clearTimeout(timer);
     await this.worker.terminate();
     this.port.close();
   }
+
 }
 
 const live = new Set<Threaded>();

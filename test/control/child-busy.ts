@@ -31,4 +31,7 @@ if (mode === 'stuck') {
   }
 }
 while (!quit && Date.now() < until) server.poll();
+// Closing lets the worker send the answers already given (the answer to "quit" among them)
+// before it stops; a process that just exits may cut them off.
+await server.close();
 process.stdout.write(quit ? 'quit\n' : 'timeout\n');

@@ -30,15 +30,19 @@
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
 export const KNOWN_CAPACITY = 1 << 14;
-/** Events the log holds before the wrappers call flush. */
-export const LOG_CAPACITY = 1 << 13;
+/**
+ * Events the log holds before the wrappers call flush. Small on purpose: a flush is also the
+ * host's chance to run a due automatic scan while the program runs (AutoScan.tick), and costs
+ * one call out of wasm per 256 events.
+ */
+export const LOG_CAPACITY = 256;
 const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
 const FREE = 0xffffffff;
 /** An event cancelled by flush's first pass. */
 const CANCELLED = 0xfffffffe;
 /** The batch's pending allocations: ptr -> event index, open addressing, load <= 1/4. */
-const PENDING_CAPACITY = LOG_CAPACITY * 4;
+const PENDING_CAPACITY = LOG_CAPACITY * 8;
 const HASH = 0x9e3779b1;
 
 export interface EventSink {
