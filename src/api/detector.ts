@@ -48,6 +48,12 @@ export interface DetectorOptions {
   allocator?: AllocatorOption;
   /** Source map JSON text for the module (frames get file:line from it). */
   sourceMap?: string;
+  /**
+   * Loads the source map the module's sourceMappingURL section names (return its JSON text, or
+   * null), e.g. `(url) => fetch(new URL(url, wasmUrl)).then((r) => r.text())`. Not called when
+   * sourceMap is given.
+   */
+  loadSourceMap?: (url: string) => string | null | undefined | Promise<string | null | undefined>;
   /** The pid shown in reports. Default 1. */
   pid?: number;
   /** Size of the stack region (bytes) where the layout cannot be read from the module. Default 64 KiB. */
@@ -125,7 +131,10 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     if (e instanceof AllocatorNotFoundError && !opts.allocator) return null;
     throw new Error(e instanceof Error ? e.message.split('\n')[0] : String(e));
   }
-  const sym = await Symbolizer.fromBinary(original, opts.sourceMap !== undefined ? { sourceMap: opts.sourceMap } : {});
+  const sym = await Symbolizer.fromBinary(
+    original,
+    opts.sourceMap !== undefined ? { sourceMap: opts.sourceMap } : opts.loadSourceMap ? { loadSourceMap: opts.loadSourceMap } : {},
+  );
   const exported = exportNames(original);
   for (const [i, n] of exported) exported.set(i, aliases.get(n) ?? n);
   const namer = new FrameNamer(sym, exported);

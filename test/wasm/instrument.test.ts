@@ -238,7 +238,7 @@ describe('exports for the runtime', () => {
     expect(r.exports).toEqual({ memory: 'memory', stackPointer: '__kmemleak_stack_pointer', depth: '__kmemleak_depth',
       context: '__kmemleak_ctx', reset: '__kmemleak_reset',
       eventLog: { pos: '__kmemleak_log_pos', end: '__kmemleak_log_end', start: '__kmemleak_log_start',
-        knownBase: '__kmemleak_known_base', knownMask: '__kmemleak_known_mask' } });
+        knownBase: '__kmemleak_known_base', knownMask: '__kmemleak_known_mask', rawMalloc: '__kmemleak_raw_malloc' } });
     const run = runWasi(r.binary);
     const init = parseModule(original).globals[0]!.init.value;
     expect(init.kind).toBe('i32');

@@ -86,7 +86,7 @@ export interface Instrumented {
   exports: {
     memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string;
     /** The event log's globals (fast path: runtime/event-log.ts); null without calling context. */
-    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string } | null;
+    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string; rawMalloc: string } | null;
   };
   callingContext: boolean;
   originalOffset(newOffset: number): number;

@@ -43,6 +43,8 @@ export const EXPORT_LOG_END = '__kmemleak_log_end';
 export const EXPORT_KNOWN_BASE = '__kmemleak_known_base';
 export const EXPORT_KNOWN_MASK = '__kmemleak_known_mask';
 export const EXPORT_LOG_START = '__kmemleak_log_start';
+/** The unwrapped malloc: the host takes the event log's memory from the program's own allocator. */
+export const EXPORT_RAW_MALLOC = '__kmemleak_raw_malloc';
 
 export type HookName = 'alloc' | 'free' | 'realloc' | 'flush';
 
@@ -64,7 +66,7 @@ export interface RewriteResult {
   exports: {
     memory: string; stackPointer: string | null; depth: string; context: string | null; reset: string;
     /** The event log's exported globals (null without the fast path). */
-    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string } | null;
+    eventLog: { pos: string; end: string; start: string; knownBase: string; knownMask: string; rawMalloc: string } | null;
   };
   /** Number of entry trampolines added (exports that may reach an allocator). */
   trampolines: number;
@@ -100,7 +102,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     if (a.shape.kind === 'realloc') { hookSet.add('realloc'); hookSet.add('free'); }
   }
   // The event log (fast path) needs the calling context: its key is the context value.
-  const fast = reach !== null && (hookSet.has('alloc') || hookSet.has('free'));
+  // The event log's memory comes from the allocator itself (any other place could be claimed by
+  // it: wasi-libc's dlmalloc takes everything up to the memory's end at its first call), so the
+  // fast path needs a malloc-shaped entry to call unwrapped.
+  const rawMalloc = allocators.find((a) => a.name === 'malloc') ??
+    allocators.find((a) => a.shape.kind === 'alloc' && a.shape.count === undefined && a.shape.size === 0 && a.family === 'c');
+  const fast = reach !== null && rawMalloc !== undefined && (hookSet.has('alloc') || hookSet.has('free'));
   if (fast) hookSet.add('flush');
   const hooks = (['alloc', 'free', 'realloc', 'flush'] as HookName[]).filter((h) => hookSet.has(h));
   const k = hooks.length;
@@ -311,7 +318,8 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         extra.push([reset, KIND_FUNC, resetFunction]);
         let eventLog: RewriteResult['exports']['eventLog'] = null;
         if (fast) {
-          eventLog = { pos: fresh(EXPORT_LOG_POS), end: fresh(EXPORT_LOG_END), start: fresh(EXPORT_LOG_START), knownBase: fresh(EXPORT_KNOWN_BASE), knownMask: fresh(EXPORT_KNOWN_MASK) };
+          eventLog = { pos: fresh(EXPORT_LOG_POS), end: fresh(EXPORT_LOG_END), start: fresh(EXPORT_LOG_START), knownBase: fresh(EXPORT_KNOWN_BASE), knownMask: fresh(EXPORT_KNOWN_MASK), rawMalloc: fresh(EXPORT_RAW_MALLOC) };
+          extra.push([eventLog.rawMalloc, KIND_FUNC, shift(rawMalloc!.index)]);
           extra.push([eventLog.pos, KIND_GLOBAL, logPosGlobal], [eventLog.end, KIND_GLOBAL, logEndGlobal], [eventLog.start, KIND_GLOBAL, logStartGlobal],
             [eventLog.knownBase, KIND_GLOBAL, knownBaseGlobal], [eventLog.knownMask, KIND_GLOBAL, knownMaskGlobal]);
         }

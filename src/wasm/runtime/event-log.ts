@@ -10,10 +10,11 @@
  *   event log            LOG_CAPACITY events of 12 bytes: ptr, size (0xffffffff = free), handle.
  *                        Written by the wrappers, drained only here (flush).
  *
- * They live in pages the host adds with memory.grow before the program starts: wasi-libc's sbrk
- * hands out memory from the size it finds at its first call onward, so the pages below stay ours.
- * (Emscripten's sbrk keeps its own break and would run over them: the embedding API leaves the fast
- * path off, and every event takes its hook.) When the memory cannot grow, the fast path stays off.
+ * They live in one block the host takes from the program's own malloc, unwrapped (the rewriter
+ * exports it), at the first allocation hook: any other place could be claimed by the allocator
+ * (wasi-libc's dlmalloc takes everything up to the memory's end when it starts; Emscripten's sbrk
+ * keeps its own break). The block is not an object: never scanned, never reported, and the
+ * allocator never hands it out again. When the malloc fails, the fast path stays off.
  *
  * Invariants:
  * - Events are replayed in program order, and before anything that reads or changes the engine
@@ -76,17 +77,22 @@ export class EventLog {
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
 
-  /** Adds the pages and switches the fast path on; false (and off) when memory cannot grow. */
-  enable(): boolean {
+  /**
+   * Takes the tables' memory from the program's malloc and switches the fast path on; false (and
+   * off) when that fails. Call it from a hook, never while the allocator itself runs.
+   */
+  enable(rawMalloc: (size: number) => number): boolean {
+    if (this.enabled) return true;
     const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES;
-    const pages = Math.ceil(bytes / 65536);
-    let first: number;
+    let block: number;
     try {
-      first = this.memory.grow(pages);
+      block = rawMalloc(bytes + 16) >>> 0;
     } catch {
       return false;
     }
-    this.base = first * 65536;
+    if (block === 0) return false;
+    this.base = (block + 15) & ~15;
+    new Uint8Array(this.memory.buffer, this.base, KNOWN_CAPACITY * KNOWN_BYTES).fill(0);
     this.logStart = this.base + KNOWN_CAPACITY * KNOWN_BYTES;
     this.g.knownMask.value = KNOWN_CAPACITY - 1;
     this.g.pos.value = this.logStart;

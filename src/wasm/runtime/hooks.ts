@@ -34,8 +34,10 @@ export class HookWiring {
   private traced = false;
   /** While a logged free is replayed: its caller's backtrace, for a warning it raises. */
   private replayTrace = -1;
-  /** The fast path's log, once the instance exists (null: every event takes its hook). */
+  /** The fast path's log, once enabled (null: every event takes its hook). */
   eventLog: EventLog | null = null;
+  /** Enables the fast path at the first allocation hook (the allocator is initialized by then). */
+  enableEventLog: (() => EventLog | null) | null = null;
 
   constructor(
     private readonly engine: EnginePort,
@@ -100,6 +102,11 @@ export class HookWiring {
     const k = this.engine;
     const all: Record<string, HookFn> = {
       alloc: (ptr: number, size: number, lo: number, hi: number) => {
+        if (this.enableEventLog) {
+          const setup = this.enableEventLog;
+          this.enableEventLog = null;
+          this.eventLog = setup();
+        }
         this.eventLog?.flush();
         const trace = this.trace(lo, hi);
         this.remember(lo, hi, trace);

@@ -155,10 +155,12 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   wiring.readContext = contextReader(instance, ins.exports.context);
 
   const logGlobals = ins.exports.eventLog;
-  if (keyed && logGlobals) {
+  // KMEMLEAK_FAST_PATH=off: every event takes its hook (for comparisons and bisecting).
+  if (keyed && logGlobals && process.env['KMEMLEAK_FAST_PATH'] !== 'off') {
     const g = (name: string) => instance.exports[name] as WebAssembly.Global;
     const log = new EventLog(memory, { pos: g(logGlobals.pos), end: g(logGlobals.end), start: g(logGlobals.start), knownBase: g(logGlobals.knownBase), knownMask: g(logGlobals.knownMask) }, wiring.events);
-    if (log.enable()) wiring.eventLog = log;
+    const rawMalloc = instance.exports[logGlobals.rawMalloc] as (size: number) => number;
+    wiring.enableEventLog = () => (log.enable(rawMalloc) ? log : null);
   }
   engine.attachMemory(() => memory.buffer);
   engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
