@@ -1,8 +1,7 @@
 /**
  * Why: the `run` subcommand's action, kept apart from argument parsing: hands validated options
- * to the runtime and returns its exit status. `--control` is the seam for the live control file
- * (src/control/): until it is wired, asking for it is a usage error that says so, rather than a
- * silently ignored option.
+ * to the runtime and returns its exit status. `--control PATH` serves the live control file
+ * (src/control/run-control.ts) while the program runs.
  *
  * Invariant: returns the status `kmemleak run` exits with; errors propagate to main(), which
  * prints them as one line.
@@ -11,12 +10,13 @@ import { InputError } from '../wasm/runtime/errors.js';
 import type { RunOptions } from '../wasm/runtime/options.js';
 import { runModule, type RunSession } from '../wasm/runtime/run.js';
 import type { CliIO } from './io.js';
+import { startRunControl } from '../control/run-control.js';
 
 /** Serves the control file for a running program; returns a function that stops serving. */
 export type ControlStarter = (path: string, session: RunSession) => Promise<() => Promise<void>>;
 
-/** Replaced by the live-detection work; null means --control is not supported yet. */
-export const startControl: ControlStarter | null = null;
+/** Serves --control: a socket on a worker thread, answered from the program's hooks. */
+export const startControl: ControlStarter | null = startRunControl;
 
 export async function runCli(opts: RunOptions, io: CliIO): Promise<number> {
   if (opts.control !== undefined && startControl === null) {

@@ -43,6 +43,8 @@ export interface RunIO {
 export interface RunSession {
   write(cmd: string): string;
   read(): string;
+  /** Registers a function the hooks call at each safe point (the control file's poll). */
+  onPoll(poll: () => void): void;
 }
 
 export interface RunResult {
@@ -137,7 +139,8 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints));
   const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
-  wiring = new HookWiring(engine, traces, keyed, (force) => auto.tick(force), io.err, describe);
+  let poll: (() => void) | null = null;
+  wiring = new HookWiring(engine, traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
@@ -187,6 +190,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
       return answer;
     },
     read: () => { flushEvents(); return engine.read(); },
+    onPoll: (fn) => { poll = fn; },
   };
   await io.onStart?.(session);
 
