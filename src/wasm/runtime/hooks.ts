@@ -32,8 +32,6 @@ export class HookWiring {
   private readonly ctx = new Uint32Array(2);
   private inHook = 0;
   private traced = false;
-  /** While a logged free is replayed: its caller's backtrace, for a warning it raises. */
-  private replayTrace = -1;
   /** The fast path's log, once enabled (null: every event takes its hook). */
   eventLog: EventLog | null = null;
   /** Enables the fast path at the first allocation hook (the allocator is initialized by then). */
@@ -69,8 +67,7 @@ export class HookWiring {
       this.traced = true;
       let text = '';
       try {
-        const trace = this.replayTrace >= 0 ? this.replayTrace : this.traces.here();
-        for (const f of this.describe(trace)) text += `    ${formatFrame(f)}\n`;
+        for (const f of this.describe(this.traces.here())) text += `    ${formatFrame(f)}\n`;
       } catch { /* a warning without its backtrace is still a warning */ }
       if (text) this.out(text);
     }
@@ -84,12 +81,8 @@ export class HookWiring {
     alloc: (ptr, size, trace) => {
       this.engine.alloc(ptr, size, this.traces.isStartup(trace) ? 0 : 1, trace);
     },
-    free: (ptr, trace) => {
-      this.replayTrace = trace;
-      this.inHook++;
-      this.traced = false;
-      try { this.engine.free(ptr, trace); } finally { this.inHook--; this.replayTrace = -1; }
-    },
+    // The engine prints a warning's backtrace itself when given one: the logged free's caller.
+    free: (ptr, trace) => { this.engine.free(ptr, trace); },
   };
 
   /** Lets the wrappers log this context's events from now on (its stack is in `trace`). */
