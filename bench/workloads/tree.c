@@ -1,38 +1,40 @@
-/* A binary tree of 1M nodes kept reachable from a global, then a few subtrees dropped: the exit
-   scan has to trace the whole heap. */
+/* A binary search tree of 1M nodes built by iterative insertion of pseudo-random keys (one
+   allocation site, as a long-lived index is usually built), kept reachable from a global; then
+   two subtrees are dropped: the exit scan traces the whole heap and reports their nodes. */
 #include <stdlib.h>
 #include <stdio.h>
 
-struct node { struct node *left, *right; long key; char payload[20]; };
+struct node { struct node *left, *right; unsigned key; char payload[20]; };
 
 static struct node *root;
 
-__attribute__((noinline)) static struct node *make(long key) {
+__attribute__((noinline)) static struct node *make(unsigned key) {
   struct node *n = malloc(sizeof *n);
   n->left = n->right = 0;
   n->key = key;
   return n;
 }
 
-static struct node *build(long lo, long hi) {
-  if (lo > hi) return 0;
-  long mid = lo + (hi - lo) / 2;
-  struct node *n = make(mid);
-  n->left = build(lo, mid - 1);
-  n->right = build(mid + 1, hi);
-  return n;
+static void insert(unsigned key) {
+  struct node **at = &root;
+  while (*at) at = key < (*at)->key ? &(*at)->left : &(*at)->right;
+  *at = make(key);
 }
 
 int main(int argc, char **argv) {
   long count = argc > 1 ? atol(argv[1]) : 1000000;
-  root = build(0, count - 1);
-  /* drop two small subtrees: their nodes are leaks */
+  unsigned x = 12345;
+  for (long i = 0; i < count; i++) {
+    x = x * 1103515245u + 12345u;
+    insert(x);
+  }
+  /* drop a subtree a few levels down on each side: its nodes are leaks */
   struct node *n = root;
-  for (int i = 0; i < 12 && n->left; i++) n = n->left;
+  for (int i = 0; i < 6 && n->left; i++) n = n->left;
   n->left = 0;
   n = root;
-  for (int i = 0; i < 12 && n->right; i++) n = n->right;
+  for (int i = 0; i < 6 && n->right; i++) n = n->right;
   n->right = 0;
-  printf("tree: %ld nodes, root key %ld\n", count, root->key);
+  printf("tree: %ld nodes, root key %u\n", count, root->key);
   return 0;
 }
