@@ -21,8 +21,9 @@
  *   zero-sized block still references it.
  * - An address is in no object unless d = (A - lo) mod 2^32 < span (the min/max filter).
  * - page[p] & PAGE_INDEX_MASK = first entry e whose end > p * 2^shift; the walk from there stops
- *   at the first entry ending after d, the only one that can contain it. build() leaves the white
- *   counts (bits 26..30) at zero.
+ *   at the first entry ending after d, the only one that can contain it.
+ * - whiteBits has a bit set for every granule that a white object overlaps (the scanner keeps it:
+ *   sets on whitening, clears the granules entirely inside an object that stops being white).
  * - Objects created after the build are not in it (kmemleak: objects created during a scan are
  *   not coloured by it). Entries keep slot ids; the caller checks that they are still live.
  * Transient memory: 16 bytes an entry, about 2 for the page table, 16 of radix scratch.
@@ -30,20 +31,24 @@
 
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';
 
-/**
- * A page word is the page's first entry index (low 26 bits) plus, from bit 26, how many white
- * objects overlap the page (kept by the scanner; 0..31, and 31 saturates: never decremented).
- * Positive int32 either way, so "any white here" is one compare: word >= PAGE_WHITE_ONE.
- */
+/** A page word is the page's first entry index (the low 26 bits; higher bits are zero). */
 export const PAGE_INDEX_MASK = (1 << 26) - 1;
-export const PAGE_WHITE_ONE = 1 << 26;
-export const PAGE_WHITE_MAX = 31 * PAGE_WHITE_ONE;
+/** Granules of the white bitmap per page, as a shift (about 8 bits per two objects). */
+const GRANULE_PER_PAGE_SHIFT = 3;
 const RADIX_BITS = 11;
 
 export class AddressSnapshot {
   n = 0;
   ent = new Int32Array(0);
   page = new Int32Array(1);
+  /**
+   * The scanner's white bitmap, one bit per granule of 2^gshift bytes of offset (about 4 bits an
+   * object, small enough for L2 on 1M objects): a clear bit means no white object covers any
+   * byte of the granule, so a word pointing there is rejected without touching the index. Set
+   * bits may be stale (conservative): a granule shared by two objects stays set. Zero after build().
+   */
+  whiteBits = new Int32Array(1);
+  gshift = 31;
   shift = 31;
   lo = 0;
   span = 0;
@@ -56,7 +61,7 @@ export class AddressSnapshot {
   private readonly counts = new Uint32Array(1 << RADIX_BITS);
 
   get bytes(): number {
-    return this.ent.byteLength + this.page.byteLength + this.keys.byteLength * 4;
+    return this.ent.byteLength + this.page.byteLength + this.whiteBits.byteLength + this.keys.byteLength * 4;
   }
 
   /**
@@ -158,6 +163,8 @@ export class AddressSnapshot {
     if (n === 0) {
       this.shift = 31;
       this.page = new Int32Array(1);
+      this.whiteBits = new Int32Array(1);
+      this.gshift = 31;
       return;
     }
     const range = this.span;
@@ -170,6 +177,10 @@ export class AddressSnapshot {
     fillPages(page, pages, 2 ** shift, this.ent, n);
     this.shift = shift;
     this.page = page;
+    const gshift = shift > GRANULE_PER_PAGE_SHIFT ? shift - GRANULE_PER_PAGE_SHIFT : 0;
+    const granules = Math.floor((range - 1) / 2 ** gshift) + 1;
+    this.gshift = gshift;
+    this.whiteBits = new Int32Array(Math.ceil(granules / 32));
   }
 
   /** Entry containing address a, or -1. */
@@ -195,6 +206,7 @@ export class AddressSnapshot {
     this.tmpKey = new Uint32Array(0);
     this.tmpVal = new Uint32Array(0);
     this.page = new Int32Array(1);
+    this.whiteBits = new Int32Array(1);
     this.lo = 0;
     this.span = 0;
   }
@@ -264,7 +276,7 @@ function radixPass(
   }
 }
 
-/** page[p] = first entry whose end is past the page's start (white counts zero). */
+/** page[p] = first entry whose end is past the page's start. */
 function fillPages(page: Int32Array, pages: number, pageSize: number, ent: Int32Array, n: number): void {
   let i = 0;
   for (let p = 0; p < pages; p++) {

@@ -27,7 +27,7 @@
  * - The hot loops allocate nothing: queue, candidates and the range stack are typed arrays.
  */
 
-import { AddressSnapshot, PAGE_INDEX_MASK, PAGE_WHITE_MAX, PAGE_WHITE_ONE } from './address-index.js';
+import { AddressSnapshot, PAGE_INDEX_MASK } from './address-index.js';
 import { crc32, isAllZero } from './crc32.js';
 import {
   COUNT_NONE,
@@ -91,7 +91,7 @@ export class ScanRun {
   ) {
     // +1: resolve() stores one slot past the tail unconditionally.
     this.queue = new Uint32Array(snap.n + 1);
-    // The snapshot's page words carry white counts from here on (zero after build()).
+    // The snapshot's white bitmap is filled by begin() (all clear after build()).
   }
 
   /** Whitens the snapshot's objects and queues the grey ones; adds the root ranges. */
@@ -99,19 +99,17 @@ export class ScanRun {
     const minCount = this.t.minCount;
     const snap = this.snap;
     const ent = snap.ent;
-    const shift = snap.shift;
+    const gshift = snap.gshift;
     const q = this.queue;
-    const page = snap.page;
+    const bits = snap.whiteBits;
     let qTail = 0;
     for (let e = 0, k = 0, n = snap.n; e < n; e++, k += 4) {
       const m = minCount[ent[k + 2]];
       ent[k + 3] = m > 0 ? m : 0;
       if (m === 0) q[qTail++] = e;
       if (m > 0) {
-        const last = ((ent[k + 1] >>> 0) - 1) >>> shift;
-        for (let p = (ent[k] >>> 0) >>> shift; p <= last; p++) {
-          if (page[p] < PAGE_WHITE_MAX) page[p] += PAGE_WHITE_ONE;
-        }
+        const last = ((ent[k + 1] >>> 0) - 1) >>> gshift;
+        for (let g = (ent[k] >>> 0) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
       }
     }
     this.qTail = qTail;
@@ -279,7 +277,7 @@ export class ScanRun {
       if (cap - this.nCand < 1024) this.resolve();
       const room = cap - this.nCand;
       const end = we - ws > room ? ws + room : we;
-      this.nCand = collect(this.i32, ws, end, snap.lo, snap.span, snap.page, snap.shift, this.cand, this.nCand);
+      this.nCand = collect(this.i32, ws, end, snap.lo, snap.span, snap.whiteBits, snap.gshift, this.cand, this.nCand);
       ws = end;
     }
   }
@@ -298,15 +296,18 @@ export class ScanRun {
     for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j] << 2);
   }
 
-  /** Entry at offset k stopped being white: its pages hold one white object fewer. */
+  /**
+   * Entry at offset k stopped being white: the granules entirely inside it no longer hold white
+   * bytes (intervals are disjoint). Granules it shares with a neighbour keep their bit.
+   */
   private unwhite(k: number): void {
     const ent = this.snap.ent;
-    const shift = this.snap.shift;
-    const page = this.snap.page;
-    const last = ((ent[k + 1] >>> 0) - 1) >>> shift;
-    for (let p = (ent[k] >>> 0) >>> shift; p <= last; p++) {
-      if (page[p] < PAGE_WHITE_MAX) page[p] -= PAGE_WHITE_ONE;
-    }
+    const gshift = this.snap.gshift;
+    const bits = this.snap.whiteBits;
+    const st = ent[k] >>> 0;
+    const g0 = (st >>> gshift) + ((st & ((2 ** gshift) - 1)) !== 0 ? 1 : 0);
+    const g1 = (ent[k + 1] >>> 0) / 2 ** gshift;
+    for (let g = g0; g + 1 <= g1; g++) bits[g >>> 5] &= ~(1 << (g & 31));
   }
 
   /**
@@ -417,7 +418,7 @@ export class ScanRun {
 
 /**
  * The hot loop, first half: every aligned word of mem[ws, we) that passes the min/max filter and
- * lands in a page overlapping a white object is appended to cand as its offset from `lo`. Four words at a time are tested against
+ * lands in a granule overlapping a white object (whiteBits) is appended to cand as its offset from `lo`. Four words at a time are tested against
  * the filter first (most words fail it). The caller guarantees room for we - ws candidates.
  * Returns the new candidate count.
  */
@@ -427,8 +428,8 @@ function collect(
   we: number,
   lo: number,
   span: number,
-  page: Int32Array,
-  shift: number,
+  whiteBits: Int32Array,
+  gshift: number,
   cand: Int32Array,
   nc: number,
 ): number {
@@ -449,7 +450,8 @@ function collect(
       const d = (mem[x] - lo) >>> 0;
       if (d >= span) continue;
       cand[nc] = d;
-      nc += page[d >>> shift] >= PAGE_WHITE_ONE ? 1 : 0;
+      const g = d >>> gshift;
+      nc += (whiteBits[g >>> 5] >>> (g & 31)) & 1;
     }
   }
   return nc;

@@ -61,6 +61,7 @@ import {
 } from './allocators.js';
 import { reachingFunctions, contextOf as pccContextOf } from './pcc.js';
 import { rewrite, HOOK_MODULE, type HookName } from './rewrite.js';
+import { OffsetMap, type OffsetMapData } from './offset-map.js';
 
 export { ALLOCATOR_SPECS, AllocatorNotFoundError, HOOK_MODULE };
 export type { AllocatorEntry, AllocatorOption, HookName };
@@ -113,18 +114,68 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
   const sp = findStackPointer(m);
   const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal: sp ? sp.global : null });
 
-  const I = m.importedFuncCount;
-  const k = res.hooks.length;
-  const N = I + m.functions.length;
   const withWrappers: InstrumentedAllocator[] = allocators.map((a, j) => ({ ...a, wrapper: res.wrappers[j]! }));
-  const map = res.map;
-  return {
-    binary: res.binary,
-    hookModule: HOOK_MODULE,
+  return assemble(res.binary, res.map, {
+    importedFuncs: m.importedFuncCount,
+    definedFuncs: m.functions.length,
     hooks: res.hooks,
     allocators: withWrappers,
     exports: res.exports,
     callingContext,
+    stats: {
+      instrumentedFunctions: res.instrumentedFunctions,
+      instrumentedCallSites: res.instrumentedCallSites,
+      entryTrampolines: res.trampolines,
+      offsetSegments: res.map.segments,
+    },
+    warnings: [...m.warnings],
+  });
+}
+
+/** What an Instrumented is made of, apart from the binary and the offset map (plain JSON). */
+export interface InstrumentedMeta {
+  importedFuncs: number;
+  definedFuncs: number;
+  hooks: HookName[];
+  allocators: InstrumentedAllocator[];
+  exports: Instrumented['exports'];
+  callingContext: boolean;
+  stats: Instrumented['stats'];
+  warnings: string[];
+}
+
+/** An Instrumented as data, to keep on disk (runtime/prepare-cache.ts) and rebuild with fromParts. */
+export interface InstrumentedParts {
+  meta: InstrumentedMeta;
+  binary: Uint8Array;
+  map: OffsetMapData;
+}
+
+export function toParts(ins: Instrumented): InstrumentedParts {
+  const p = (ins as Instrumented & { [PARTS]?: InstrumentedParts })[PARTS];
+  if (!p) throw new Error('not an Instrumented made by instrument()');
+  return p;
+}
+
+/** Rebuilds an Instrumented from toParts' data (validated: a corrupt cache entry throws). */
+export function fromParts(parts: InstrumentedParts): Instrumented {
+  return assemble(parts.binary as Uint8Array<ArrayBuffer>, OffsetMap.fromData(parts.map), parts.meta);
+}
+
+const PARTS = Symbol('parts');
+
+function assemble(binary: Uint8Array<ArrayBuffer>, map: OffsetMap, meta: InstrumentedMeta): Instrumented {
+  const I = meta.importedFuncs;
+  const k = meta.hooks.length;
+  const N = I + meta.definedFuncs;
+  const withWrappers = meta.allocators;
+  const out: Instrumented & { [PARTS]?: InstrumentedParts } = {
+    binary,
+    hookModule: HOOK_MODULE,
+    hooks: meta.hooks,
+    allocators: withWrappers,
+    exports: meta.exports,
+    callingContext: meta.callingContext,
     originalOffset: (off) => map.originalOffset(off),
     originalFunction: (idx) => {
       if (!(idx >= 0)) return -1;
@@ -136,12 +187,9 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
     newFunction: (idx) => (idx < I ? idx : idx + k),
     wrapperOf: (idx) => (idx >= N + k ? withWrappers[idx - N - k] ?? null : null),
     contextOf: (path) => pccContextOf(path),
-    stats: {
-      instrumentedFunctions: res.instrumentedFunctions,
-      instrumentedCallSites: res.instrumentedCallSites,
-      entryTrampolines: res.trampolines,
-      offsetSegments: map.segments,
-    },
-    warnings: [...m.warnings],
+    stats: meta.stats,
+    warnings: meta.warnings,
   };
+  Object.defineProperty(out, PARTS, { value: { meta, binary, map: map.toData() }, enumerable: false });
+  return out;
 }

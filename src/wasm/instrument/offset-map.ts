@@ -85,6 +85,14 @@ export class OffsetMapBuilder {
   }
 }
 
+export interface OffsetMapData {
+  newStart: Uint32Array;
+  origStart: Uint32Array;
+  fixed: Uint8Array;
+  start: number;
+  end: number;
+}
+
 export class OffsetMap {
   constructor(
     private readonly newStart: Uint32Array,
@@ -95,6 +103,19 @@ export class OffsetMap {
     /** End of the mapped range (end of the code section). */
     readonly end: number,
   ) {}
+
+  /** The map as plain data (for a cache on disk). */
+  toData(): OffsetMapData {
+    return { newStart: this.newStart, origStart: this.origStart, fixed: this.fixed, start: this.start, end: this.end };
+  }
+
+  /** Rebuilds a map from toData(); throws on inconsistent data (a corrupt cache entry). */
+  static fromData(d: OffsetMapData): OffsetMap {
+    const n = d.newStart.length;
+    if (d.origStart.length !== n || d.fixed.length !== n || !(d.start >= 0) || !(d.end >= d.start)) throw new Error('inconsistent offset map');
+    for (let i = 1; i < n; i++) if (d.newStart[i]! < d.newStart[i - 1]!) throw new Error('inconsistent offset map');
+    return new OffsetMap(d.newStart, d.origStart, d.fixed, d.start, d.end);
+  }
 
   /** Number of segments (for figures). */
   get segments(): number {

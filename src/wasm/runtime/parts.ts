@@ -18,6 +18,7 @@ import { Symbolizer } from '../../symbolize/index.js';
 import { WasmFormatError, parseModule } from '../binary/index.js';
 import { instrument, type Instrumented } from '../instrument/index.js';
 import { staticLayout, type Layout } from '../layout/index.js';
+import { cacheFile, readCached, writeCached } from './prepare-cache.js';
 import { InputError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
@@ -42,14 +43,23 @@ export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared 
   const what = opts.module;
   let instrumented: Instrumented;
   let layout: Layout;
-  try {
-    instrumented = instrument(original, {
-      ...(opts.allocator ? { allocator: opts.allocator } : {}),
-      ...(opts.callingContext === false ? { callingContext: false } : {}),
-    });
-    layout = staticLayout(parseModule(original), { allocatorEntries: instrumented.allocators.map((a) => a.index) });
-  } catch (e) {
-    asInputError(e, what);
+  const shape = { allocator: opts.allocator ?? null, callingContext: opts.callingContext !== false };
+  const file = cacheFile(original, shape);
+  const cached = readCached(file);
+  if (cached) {
+    instrumented = cached.instrumented;
+    layout = cached.layout;
+  } else {
+    try {
+      instrumented = instrument(original, {
+        ...(opts.allocator ? { allocator: opts.allocator } : {}),
+        ...(opts.callingContext === false ? { callingContext: false } : {}),
+      });
+      layout = staticLayout(parseModule(original), { allocatorEntries: instrumented.allocators.map((a) => a.index) });
+    } catch (e) {
+      asInputError(e, what);
+    }
+    writeCached(file, { instrumented, layout });
   }
   return {
     instrumented,

@@ -1,0 +1,114 @@
+/**
+ * Why: instrumenting a module and reading its layout cost tens of milliseconds per run (parsing,
+ * the call graph, DWARF), which a short program pays on every run. Repeated runs of one binary
+ * (test suites, benchmarks, a developer's edit-run loop) reuse the result from a cache on disk,
+ * keyed by the SHA-256 of the binary, the options that shape the rewrite, and this file's format
+ * version. `KMEMLEAK_CACHE=off` turns it off; `KMEMLEAK_CACHE_DIR` moves it (default
+ * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak).
+ *
+ * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
+ * never an error, and a failure to write is silent. Entries are written to a temporary file and
+ * renamed, so a reader never sees half an entry.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fromParts, toParts, type Instrumented, type InstrumentedMeta } from '../instrument/index.js';
+import type { Layout } from '../layout/index.js';
+
+const MAGIC = 'KMLC3\n';
+const DIGEST = 32;   // SHA-256 of everything after it: a flipped bit anywhere is a miss
+
+export interface CachedPrepare {
+  instrumented: Instrumented;
+  layout: Layout;
+}
+
+function cacheDir(): string | null {
+  if (process.env['KMEMLEAK_CACHE'] === 'off') return null;
+  const explicit = process.env['KMEMLEAK_CACHE_DIR'];
+  if (explicit) return explicit;
+  const xdg = process.env['XDG_CACHE_HOME'];
+  try {
+    return join(xdg || join(homedir(), '.cache'), 'kmemleak');
+  } catch {
+    return null;
+  }
+}
+
+/** The entry's file for this binary and these options (null: caching is off). */
+export function cacheFile(original: Uint8Array, shape: unknown): string | null {
+  const dir = cacheDir();
+  if (!dir) return null;
+  const h = createHash('sha256');
+  h.update(MAGIC);
+  h.update(JSON.stringify(shape ?? null));
+  h.update(original);
+  return join(dir, h.digest('hex') + '.kml');
+}
+
+export function readCached(file: string | null): CachedPrepare | null {
+  if (!file) return null;
+  try {
+    const buf = readFileSync(file);
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
+    const digest = createHash('sha256').update(bytes.subarray(MAGIC.length + DIGEST)).digest();
+    if (!digest.equals(bytes.subarray(MAGIC.length, MAGIC.length + DIGEST))) return null;
+    let at = MAGIC.length + DIGEST;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const chunk = (): Uint8Array => {
+      const n = view.getUint32(at, true);
+      at += 4;
+      if (at + n > bytes.length) throw new Error('truncated');
+      const c = bytes.slice(at, at + n);   // a copy: aligned, and independent of the file buffer
+      at += n;
+      return c;
+    };
+    const head = JSON.parse(new TextDecoder().decode(chunk())) as { meta: InstrumentedMeta; layout: Layout; map: { start: number; end: number } };
+    const binary = chunk();
+    const newStart = chunk(), origStart = chunk(), fixed = chunk();
+    if (newStart.length % 4 || origStart.length % 4 || at !== bytes.length) return null;
+    const instrumented = fromParts({
+      meta: head.meta,
+      binary,
+      map: { newStart: new Uint32Array(newStart.buffer), origStart: new Uint32Array(origStart.buffer), fixed, start: head.map.start, end: head.map.end },
+    });
+    if (!WebAssembly.validate(instrumented.binary)) return null;
+    return { instrumented, layout: head.layout };
+  } catch {
+    return null;
+  }
+}
+
+export function writeCached(file: string | null, entry: CachedPrepare): void {
+  if (!file) return;
+  try {
+    const parts = toParts(entry.instrumented);
+    const head = new TextEncoder().encode(JSON.stringify({ meta: parts.meta, layout: entry.layout, map: { start: parts.map.start, end: parts.map.end } }));
+    const blobs = [head, parts.binary,
+      new Uint8Array(parts.map.newStart.buffer, parts.map.newStart.byteOffset, parts.map.newStart.byteLength),
+      new Uint8Array(parts.map.origStart.buffer, parts.map.origStart.byteOffset, parts.map.origStart.byteLength),
+      parts.map.fixed];
+    const magic = new TextEncoder().encode(MAGIC);
+    const total = magic.length + DIGEST + blobs.reduce((n, b) => n + 4 + b.length, 0);
+    const out = new Uint8Array(total);
+    const view = new DataView(out.buffer);
+    out.set(magic, 0);
+    let at = magic.length + DIGEST;
+    for (const b of blobs) {
+      view.setUint32(at, b.length, true);
+      out.set(b, at + 4);
+      at += 4 + b.length;
+    }
+    out.set(createHash('sha256').update(out.subarray(magic.length + DIGEST)).digest(), magic.length);
+    const dir = file.slice(0, file.lastIndexOf('/'));
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, out);
+    renameSync(tmp, file);
+  } catch {
+    /* a cache that cannot be written is only slower */
+  }
+}
