@@ -26,11 +26,15 @@ import type { EventLog, EventSink } from './event-log.js';
 
 export type HookFn = (...args: number[]) => void;
 
+/** Distinct free call paths whose stacks are captured (for double-free warnings); see free. */
+export const FREE_CONTEXT_BUDGET = 1024;
+
 export class HookWiring {
   /** Calling-context reader for annotation imports (bound once the instance exists). */
   readContext: ((out: Uint32Array) => void) | null = null;
   private readonly ctx = new Uint32Array(2);
   private inHook = 0;
+  private freeCaptures = 0;
   private traced = false;
   /** The fast path's log, once enabled (null: every event takes its hook). */
   eventLog: EventLog | null = null;
@@ -112,7 +116,14 @@ export class HookWiring {
         try { k.free(ptr >>> 0, 0); } finally { this.leave(); }
         // A free context seen for the first time: capture it once, so the next frees from
         // there are logged (and a warning one raises later still shows this exact backtrace).
-        if (this.keyed && this.eventLog && (lo | hi) !== 0) this.remember(lo, hi, this.traces.forContext(lo, hi));
+        // Frees need a backtrace only for warnings, and recursive destructors (a std::map's)
+        // free from thousands of call paths: past FREE_CONTEXT_BUDGET captures, new free
+        // paths are logged with no backtrace (a warning from one then prints none).
+        if (this.keyed && this.eventLog && (lo | hi) !== 0) {
+          const trace = this.freeCaptures < FREE_CONTEXT_BUDGET ? this.traces.forContext(lo, hi) : 0;
+          if (trace !== 0) this.freeCaptures++;
+          this.remember(lo, hi, trace);
+        }
         this.tick();
       },
       flush: () => {

@@ -27,7 +27,7 @@ export interface OriginalMap {
 export interface RawWasmFrame { funcIndex: number; offset: number; name: string | null }
 
 // JS frames of the hooks, the engine and the runtime sit above the wasm frames; allow for them.
-const JS_FRAME_ALLOWANCE = 48;
+const JS_FRAME_ALLOWANCE = 8;
 const WASM_FRAME_RE = /wasm-function\[(\d+)\]:0x([0-9a-fA-F]+)/;
 
 interface CallSiteLike {
@@ -107,7 +107,7 @@ export class StackCapture {
     private readonly map: OriginalMap | null,
     private readonly hideAtTop: (funcIndex: number, offset: number) => boolean,
     /** How many wasm frames to look at: enough for the hidden ones plus MAX_TRACE kept. */
-    private readonly depth = MAX_TRACE + 24,
+    private readonly depth = MAX_TRACE + 16,
   ) {}
 
   /** Writes up to MAX_TRACE (funcIndex, offset) pairs into `out`; returns the frame count. */
