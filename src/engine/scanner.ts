@@ -54,6 +54,9 @@ const enum Phase {
 const OBJECT_COST = 16;
 /** Queue segments at least this long are sorted into address order before they are scanned. */
 const SORT_MIN = 64;
+/** Candidate batches at least this long are bucketed by the top BUCKET_BITS of their offset. */
+const BUCKET_MIN = 256;
+const BUCKET_BITS = 12;
 
 export class ScanRun {
   newLeaks = 0;
@@ -65,6 +68,9 @@ export class ScanRun {
   private sortedTo = 0;
   /** Candidate word offsets awaiting resolve(). */
   private readonly cand = new Int32Array(1 << 14);
+  /** cand bucketed by address (resolve's scratch) and the bucket counts. */
+  private readonly candSorted = new Int32Array(1 << 14);
+  private readonly buckets = new Int32Array(1 << BUCKET_BITS);
   private nCand = 0;
   private qHead = 0;
   private qTail = 0;
@@ -291,9 +297,20 @@ export class ScanRun {
     this.nCand = 0;
     const snap = this.snap;
     const q0 = this.qTail;
-    const qTail = snap.small
-      ? resolveSmall(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0)
-      : resolveLarge(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
+    let qTail: number;
+    if (snap.small) {
+      let cand = this.cand;
+      if (nc >= BUCKET_MIN) {
+        // Bucketed by address, the index reads of a batch go forwards: fewer TLB and cache misses.
+        let top = 0;
+        while (top < 31 && snap.span > 2 ** (top + BUCKET_BITS)) top++;
+        bucketByAddress(cand, nc, top, this.buckets, this.candSorted);
+        cand = this.candSorted;
+      }
+      qTail = resolveSmall(cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
+    } else {
+      qTail = resolveLarge(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
+    }
     this.qTail = qTail;
     for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j] << 2);
   }
@@ -423,8 +440,8 @@ export class ScanRun {
  * lands in a granule overlapping a white object (whiteBits) is appended to cand as its offset
  * from `lo`. The caller guarantees room for we - ws candidates. Returns the new candidate count.
  * Snapshots spanning less than 2 GiB (`small`) take collectSmall, which is branch-free inside a
- * group of four words: where 10% of the words are in range, a branch per word mispredicts often
- * enough to double the cost of the loop.
+ * group of words: where 10% of the words are in range, a branch per word would mispredict
+ * often, and eight words a test is ~10% faster on pointer-free memory than four.
  */
 function collect(
   mem: Int32Array,
@@ -463,7 +480,7 @@ function collect(
 
 /**
  * collect() for span <= 2^31. For an int32 offset d, `d | (span - 1 - d)` is negative exactly
- * when d is outside [0, span): one test rejects a group of four words, and inside a group each
+ * when d is outside [0, span): one test rejects a group of eight words, and inside a group each
  * word is counted by arithmetic (an out-of-range word reads bit 0 of the bitmap and is masked
  * off; its candidate store is overwritten by the next one).
  */
@@ -480,41 +497,62 @@ function collectSmall(
 ): number {
   const span1 = span - 1;
   let w = ws;
-  for (; w + 4 <= we; w += 4) {
+  for (; w + 8 <= we; w += 8) {
     const d0 = (mem[w] - lo) | 0;
     const d1 = (mem[w + 1] - lo) | 0;
     const d2 = (mem[w + 2] - lo) | 0;
     const d3 = (mem[w + 3] - lo) | 0;
+    const d4 = (mem[w + 4] - lo) | 0;
+    const d5 = (mem[w + 5] - lo) | 0;
+    const d6 = (mem[w + 6] - lo) | 0;
+    const d7 = (mem[w + 7] - lo) | 0;
     const m0 = d0 | (span1 - d0);
     const m1 = d1 | (span1 - d1);
     const m2 = d2 | (span1 - d2);
     const m3 = d3 | (span1 - d3);
-    if ((m0 & m1 & m2 & m3) < 0) continue;
-    let i = ~m0 >> 31;
-    let g = (d0 & i) >>> gshift;
-    cand[nc] = d0;
-    nc += (whiteBits[g >>> 5] >>> g) & i & 1;
-    i = ~m1 >> 31;
-    g = (d1 & i) >>> gshift;
-    cand[nc] = d1;
-    nc += (whiteBits[g >>> 5] >>> g) & i & 1;
-    i = ~m2 >> 31;
-    g = (d2 & i) >>> gshift;
-    cand[nc] = d2;
-    nc += (whiteBits[g >>> 5] >>> g) & i & 1;
-    i = ~m3 >> 31;
-    g = (d3 & i) >>> gshift;
-    cand[nc] = d3;
-    nc += (whiteBits[g >>> 5] >>> g) & i & 1;
+    const m4 = d4 | (span1 - d4);
+    const m5 = d5 | (span1 - d5);
+    const m6 = d6 | (span1 - d6);
+    const m7 = d7 | (span1 - d7);
+    if ((m0 & m1 & m2 & m3 & m4 & m5 & m6 & m7) < 0) continue;
+    nc = take(d0, m0, gshift, whiteBits, cand, nc);
+    nc = take(d1, m1, gshift, whiteBits, cand, nc);
+    nc = take(d2, m2, gshift, whiteBits, cand, nc);
+    nc = take(d3, m3, gshift, whiteBits, cand, nc);
+    nc = take(d4, m4, gshift, whiteBits, cand, nc);
+    nc = take(d5, m5, gshift, whiteBits, cand, nc);
+    nc = take(d6, m6, gshift, whiteBits, cand, nc);
+    nc = take(d7, m7, gshift, whiteBits, cand, nc);
   }
   for (; w < we; w++) {
     const d = (mem[w] - lo) | 0;
-    const i = ~(d | (span1 - d)) >> 31;
-    const g = (d & i) >>> gshift;
-    cand[nc] = d;
-    nc += (whiteBits[g >>> 5] >>> g) & i & 1;
+    nc = take(d, d | (span1 - d), gshift, whiteBits, cand, nc);
   }
   return nc;
+}
+
+/** collectSmall's per-word step: m < 0 means out of range (then bit 0 is read and masked off). */
+function take(d: number, m: number, gshift: number, whiteBits: Int32Array, cand: Int32Array, nc: number): number {
+  const i = ~m >> 31;
+  const g = (d & i) >>> gshift;
+  cand[nc] = d;
+  return nc + ((whiteBits[g >>> 5] >>> g) & i & 1);
+}
+
+/** One counting-sort pass of cand[0, n) (offsets < 2^31) on the bits above `top`, into out. */
+function bucketByAddress(cand: Int32Array, n: number, top: number, counts: Int32Array, out: Int32Array): void {
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[cand[i] >>> top]++;
+  let sum = 0;
+  for (let b = 0; b < counts.length; b++) {
+    const c = counts[b];
+    counts[b] = sum;
+    sum += c;
+  }
+  for (let i = 0; i < n; i++) {
+    const d = cand[i];
+    out[counts[d >>> top]++] = d;
+  }
 }
 
 /**

@@ -105,8 +105,9 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   // The event log's memory comes from the allocator itself (any other place could be claimed by
   // it: wasi-libc's dlmalloc takes everything up to the memory's end at its first call), so the
   // fast path needs a malloc-shaped entry to call unwrapped.
-  const rawMalloc = allocators.find((a) => a.name === 'malloc') ??
-    allocators.find((a) => a.shape.kind === 'alloc' && a.shape.count === undefined && a.shape.size === 0 && a.family === 'c');
+  // Only the C library's own malloc (found by its name, not named by --allocator): it grows the
+  // memory when it needs to, where a custom allocator may have a fixed arena the log would eat.
+  const rawMalloc = allocators.find((a) => a.name === 'malloc' && a.source !== 'option');
   const fast = reach !== null && rawMalloc !== undefined && (hookSet.has('alloc') || hookSet.has('free'));
   if (fast) hookSet.add('flush');
   const hooks = (['alloc', 'free', 'realloc', 'flush'] as HookName[]).filter((h) => hookSet.has(h));

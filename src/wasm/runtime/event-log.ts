@@ -90,8 +90,11 @@ export class EventLog {
     } catch {
       return false;
     }
-    if (block === 0) return false;
-    this.base = (block + 15) & ~15;
+    // An allocator that returns memory it does not have (a bump allocator that never grows the
+    // memory) gets no fast path rather than a host error.
+    const base = (block + 15) & ~15;
+    if (block === 0 || base + bytes > this.memory.buffer.byteLength) return false;
+    this.base = base;
     new Uint8Array(this.memory.buffer, this.base, KNOWN_CAPACITY * KNOWN_BYTES).fill(0);
     this.logStart = this.base + KNOWN_CAPACITY * KNOWN_BYTES;
     this.g.knownMask.value = KNOWN_CAPACITY - 1;
