@@ -24,8 +24,8 @@
  *   sym.functionName(funcIndex): string | null
  *   sym.sources(): ('name' | 'dwarf' | 'sourcemap')[]   the sources that describe this binary
  *   sym.sourceMappingURL(): string | null
- *   formatFrame(frame) (./format.js): `make_lost+0x1c/0x53 simple.c:12`, or
- *                    `wasm-function[7]+0x1c/0x53` when nothing names the function.
+ *   (frames are printed by src/report/text.ts's formatFrame: `make_lost+0x1c/0x53 simple.c:12`, or
+ *   `wasm-function[7]+0x1c/0x53` when nothing names the function).
  *
  * Sources, per frame: the function name comes from the name section (subsection 1), else from
  * DWARF (.debug_info), else it is null; file:line:column comes from DWARF (.debug_line), else from
@@ -44,7 +44,6 @@ import { decodeDataURL, loadSourceMap, sourceMapLookup, type SourceMapIndex } fr
 
 export type { Frame, TraceDescriber } from './frame.js';
 export { demangle } from './demangle/index.js';
-export { formatFrame } from './format.js';
 
 export type SymbolSource = 'name' | 'dwarf' | 'sourcemap';
 

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatFrame, Symbolizer } from '../../src/symbolize/index.js';
+import { Symbolizer } from '../../src/symbolize/index.js';
+import { formatFrame } from '../../src/report/text.js';
 import { findCall, fixture, fixtureText, FIXTURES, wasmBodies } from './helpers.js';
 
 // simple.c: make_lost is function 7 and calls malloc (function 8) on line 9.

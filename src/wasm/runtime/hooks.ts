@@ -19,7 +19,7 @@
  * engine's hooks do not throw); each hook calls `tick` (automatic scans) after updating the engine.
  */
 import type { Frame } from '../../symbolize/frame.js';
-import { formatFrame } from '../../symbolize/index.js';
+import { formatFrame } from '../../report/text.js';
 import type { Backtraces } from './backtraces.js';
 import type { EnginePort } from './engine-port.js';
 import type { EventLog, EventSink } from './event-log.js';

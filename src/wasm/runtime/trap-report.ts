@@ -8,7 +8,7 @@
  * functions (no original) are left out; the first line is `Name: message` as V8 prints it; a run
  * of identical frames (recursion) prints once with a count.
  */
-import { formatFrame } from '../../symbolize/index.js';
+import { formatFrame } from '../../report/text.js';
 import type { FrameSource } from './backtraces.js';
 import { wasmFramesOf, type OriginalMap } from './stack-capture.js';
 
