@@ -26,7 +26,8 @@
  *   sets on whitening, clears the granules entirely inside an object that stops being white).
  * - Objects created after the build are not in it (kmemleak: objects created during a scan are
  *   not coloured by it). Entries keep slot ids; the caller checks that they are still live.
- * Transient memory: 16 bytes an entry, about 2 for the page table, 16 of radix scratch.
+ * Transient memory: 16 bytes an entry, about 2 for the page table, 0.5 for the white bitmap,
+ * 16 of radix scratch.
  */
 
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';

@@ -182,7 +182,7 @@ describe('finding the allocator', () => {
   it('no allocator: one line naming what was tried and how to name it', () => {
     let err: unknown;
     try {
-      instrument(fixture('malloc_free.stripped.wasm'));
+      instrument(fixture('shape/custom_pool.stripped.wasm'));
     } catch (e) {
       err = e;
     }
@@ -193,8 +193,10 @@ describe('finding the allocator', () => {
     expect(msg).toMatch(/^no allocator found: looked for malloc, calloc, realloc, free, .* in the exports/);
     expect(msg).toContain('--allocator malloc=NAME,free=NAME');
   });
-  it('wasm-opt release link (names gone, DWARF code addresses zeroed): not found without --allocator', () => {
-    expect(() => instrument(fixture('calloc.linkopt.wasm'))).toThrow(AllocatorNotFoundError);
+  it('wasm-opt release link (names gone, DWARF code addresses zeroed): dlmalloc found by its code shape', () => {
+    const named = instrument(fixture('calloc.wasm'));
+    expect(instrument(fixture('calloc.linkopt.wasm')).allocators.map((a) => [a.name, a.index, a.source])).toEqual(
+      named.allocators.map((a) => [a.name, a.index, 'shape']));
   });
   it('by --allocator with function indices on a fully stripped binary', () => {
     const named = instrument(fixture('malloc_free.wasm'));

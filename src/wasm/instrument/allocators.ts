@@ -9,13 +9,16 @@
  * Lookup order (first source that names any allocator wins, per function name): an explicit
  * `opts.allocator` map (then nothing else is searched), the name section, DWARF subprograms (for
  * binaries whose name section was stripped but whose debug info kept code addresses), the
- * exports. C++ and Rust functions are wrapped only when they do not reach a wrapped C allocator
- * through direct calls (libc++'s operator new calls malloc: wrapping malloc suffices).
+ * exports, and last (only when none of those named anything) wasi-libc's dlmalloc recognised by
+ * its code shape (allocator-shape.ts). C++ and Rust functions are wrapped only when they do not
+ * reach a wrapped C allocator through direct calls (libc++'s operator new calls malloc: wrapping
+ * malloc suffices).
  */
 import {
   type WasmModule, type CallGraph, I32, KIND_FUNC, funcType, functionCount, reachable, WasmFormatError,
 } from '../binary/index.js';
 import { dwarfFunctionNames } from '../binary/dwarf.js';
+import { findAllocatorsByShape } from './allocator-shape.js';
 
 export type AllocShape =
   /** Returns the new block; size is param `size` (times param `count` when set). */
@@ -99,7 +102,7 @@ export function allocatorSpec(name: string): AllocatorSpec | undefined {
 }
 
 /** Where an entry point's identity came from. */
-export type AllocatorSource = 'option' | 'name-section' | 'dwarf' | 'export';
+export type AllocatorSource = 'option' | 'name-section' | 'dwarf' | 'export' | 'shape';
 
 export interface AllocatorEntry {
   /** The spec name (malloc, _Znwm, __rust_alloc, ...). */
@@ -225,6 +228,21 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
       });
       found.length = 0;
       found.push(...keep);
+    }
+    // Nothing named: a stripped release build may still carry wasi-libc's dlmalloc, recognisable
+    // by its code (allocator-shape.ts; it answers only when certain).
+    if (!found.length) {
+      const byShape = findAllocatorsByShape(m, g);
+      if (byShape) {
+        const byName = new Map<string, number | null>([['malloc', byShape.malloc], ['free', byShape.free],
+          ['calloc', byShape.calloc], ['realloc', byShape.realloc], ['aligned_alloc', byShape.aligned_alloc],
+          ['posix_memalign', byShape.posix_memalign]]);
+        for (const spec of specs) {
+          const index = byName.get(spec.name);
+          if (index === undefined || index === null || !typeMatches(m, index, spec)) continue;
+          found.push({ name: spec.name, index, family: spec.family, shape: spec.shape, source: 'shape' });
+        }
+      }
     }
   }
   const allocs = found.filter((e) => e.shape.kind !== 'free');
