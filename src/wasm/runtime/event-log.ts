@@ -158,6 +158,10 @@ export class EventLog {
 
   /** First pass: marks each allocation freed later in the same batch, and its free, CANCELLED. */
   private cancelPairs(u32: Uint32Array, first: number, stop: number): void {
+    // A batch of allocations only (a data structure being built) has nothing to cancel.
+    let frees = false;
+    for (let at = first + 1; at < stop; at += 3) if (u32[at] === FREE) { frees = true; break; }
+    if (!frees) return;
     const gen = (this.gen = (this.gen + 1) >>> 0 || 1);
     const ptrs = this.pendingPtr, ats = this.pendingAt, gens = this.pendingGen;
     const mask = PENDING_CAPACITY - 1;
