@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import { dirname as pathDirname } from 'node:path';
 import { LineSplitter, encodeAnswer, type Answer } from './protocol.js';
 import type { ControlHandler } from './handler.js';
+import { unlinkOwnSocket } from './socket-file.js';
 
 export { engineHandler, type ControlHandler, type ControlTarget } from './handler.js';
 
@@ -148,12 +149,7 @@ class ServerImpl implements ControlServer {
   }
 
   unlinkSync(): void {
-    if (this.ino < 0) return;
-    try {
-      if (fs.lstatSync(this.path).ino === this.ino) fs.unlinkSync(this.path);
-    } catch {
-      /* already gone */
-    }
+    unlinkOwnSocket(this.path, this.ino);
     this.ino = -1;
   }
 

@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { LineSplitter, encodeAnswer, type Answer } from './protocol.js';
 import type { ControlHandler } from './server.js';
+import { unlinkOwnSocket } from './socket-file.js';
 
 export interface ThreadedControlServer {
   readonly path: string;
@@ -206,12 +207,7 @@ class Threaded implements ThreadedControlServer {
   }
 
   unlinkSync(): void {
-    if (this.ino < 0) return;
-    try {
-      if (fs.lstatSync(this.path).ino === this.ino) fs.unlinkSync(this.path);
-    } catch {
-      /* gone */
-    }
+    unlinkOwnSocket(this.path, this.ino);
     this.ino = -1;
   }
 

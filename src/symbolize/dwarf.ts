@@ -179,13 +179,7 @@ export class Dwarf {
   private callSiteAt(address: number, bodyStart: number, bodyEnd: number): SourceLocation | null {
     const info = this.decode();
     const starts = this.inlStart;
-    let lo = 0, hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid]! <= address) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo - 1, tries = 0; i >= 0 && tries < 16; i--, tries++) {
+    for (let i = upperBound(starts, address) - 1, tries = 0; i >= 0 && tries < 16; i--, tries++) {
       const s = starts[i]!;
       if (s < bodyStart) break;
       if (s >= bodyEnd || address >= this.inlEnd[i]!) continue;
@@ -204,14 +198,8 @@ export class Dwarf {
   private lineAt(address: number, bodyStart: number, bodyEnd: number): SourceLocation | null {
     this.decode();
     const starts = this.seqStart;
-    // Last sequence starting at or before the address.
-    let lo = 0, hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid]! <= address) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo - 1, tries = 0; i >= 0 && tries < 16; i--, tries++) {
+    // From the last sequence starting at or before the address, backwards.
+    for (let i = upperBound(starts, address) - 1, tries = 0; i >= 0 && tries < 16; i--, tries++) {
       const s = starts[i]!;
       if (s < bodyStart) break;
       if (s >= bodyEnd || address >= this.seqEnd[i]!) continue;
@@ -249,4 +237,15 @@ export class Dwarf {
     }
     return false;
   }
+}
+
+/** The number of entries of the ascending array that are <= x. */
+function upperBound(sorted: ArrayLike<number>, x: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -72,8 +72,6 @@ export class EventLog {
   /** Batch number stamped on pending entries, so the table never needs clearing. */
   private readonly pendingGen = new Uint32Array(PENDING_CAPACITY);
   private gen = 0;
-  /** Events replayed, for statistics. */
-  events = 0;
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
 
@@ -104,11 +102,6 @@ export class EventLog {
     this.g.knownBase.value = this.base;
     this.enabled = true;
     return true;
-  }
-
-  /** The address range the tables occupy (not program memory: never a root, never scanned). */
-  get range(): [number, number] | null {
-    return this.enabled ? [this.base, this.logStart + LOG_CAPACITY * EVENT_BYTES] : null;
   }
 
   /** Lets the wrappers log events of context (lo, hi) from now on, with this backtrace handle. */
@@ -149,7 +142,6 @@ export class EventLog {
         if (size === FREE) sink.free(u32[at]!, u32[at + 2]!);
         else sink.alloc(u32[at]!, size, u32[at + 2]!);
       }
-      this.events += (end - this.logStart) / EVENT_BYTES;
     } finally {
       this.g.pos.value = this.logStart;
       this.flushing = false;

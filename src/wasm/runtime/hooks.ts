@@ -104,7 +104,6 @@ export class HookWiring {
           this.enableEventLog = null;
           this.eventLog = setup();
         }
-        this.eventLog?.flush();
         const trace = this.trace(lo, hi);
         this.remember(lo, hi, trace);
         this.enter();
@@ -131,7 +130,6 @@ export class HookWiring {
         this.tick(true);
       },
       realloc: (old: number, ptr: number, size: number, lo: number, hi: number) => {
-        this.eventLog?.flush();
         const trace = this.trace(lo, hi);
         this.enter();
         try {
