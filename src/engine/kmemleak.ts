@@ -7,8 +7,14 @@
  *   hooks are no-ops, metadata is freed, timers are stopped).
  * - No hook throws: each body is guarded; an internal error logs one line and turns the detector
  *   off, as kmemleak stops itself on an internal failure.
- * - Every live object is in the exact-start hash under its start. At most one scan runs at a time
- *   (`run`); while it runs the table parks freed slots (see ObjectTable).
+ * - Every live object is in the exact-start hash under its start, or in `unindexed` (created by
+ *   alloc since the last syncIndex, in creation order). Everything but alloc syncs first, so the
+ *   hash is exact whenever it is read: inserts arrive in bulk, in allocation (mostly address)
+ *   order, into a table sized once, instead of one cache miss each while the program runs. An
+ *   alloc at the start of a live object is therefore warned about at the next sync point (free,
+ *   annotation, scan, dump, stats), as a partial overlap already is at the next scan.
+ * - At most one scan runs at a time (`run`); while it runs the table parks freed slots (see
+ *   ObjectTable).
  * - Objects are reported once (F_REPORTED); read() lists reported objects that are still white
  *   after the last complete scan, in allocation order.
  */
@@ -48,6 +54,9 @@ import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
 
+/** syncIndex runs at the latest after this many allocations (4 MiB of pending slot ids). */
+const UNINDEXED_MAX = 1 << 20;
+
 const EARLY = 0;
 const ACTIVE = 1;
 const OFF = 2;
@@ -77,6 +86,9 @@ export class Kmemleak {
   private readonly o: ResolvedOptions;
   private readonly table = new ObjectTable();
   private readonly index = new PtrHash(() => this.table.start);
+  /** Slots created since the last syncIndex, not yet in the hash. */
+  private unindexed = new Uint32Array(1024);
+  private nUnindexed = 0;
   private readonly snap = new AddressSnapshot();
   private readonly contexts = new Contexts();
   private readonly clock: Clock;
@@ -324,6 +336,7 @@ export class Kmemleak {
   }
 
   private beginRun(minAge: number, greyChanged: boolean): ScanRun {
+    this.syncIndex();
     const t = this.table;
     const start = this.clock.refresh();
     t.setDeferring(true);
@@ -506,6 +519,8 @@ export class Kmemleak {
     this.abortRunning();
     this.table.clear();
     this.index.clear();
+    this.nUnindexed = 0;
+    this.unindexed = new Uint32Array(16);
     this.snap.clear();
     this.pool = null;
     this.o.log(message);
@@ -513,6 +528,7 @@ export class Kmemleak {
 
   /** Memory and table figures. */
   stats(): EngineStats {
+    this.syncIndex();
     return {
       liveObjects: this.table.live,
       slotCapacity: this.table.capacity,
@@ -553,14 +569,44 @@ export class Kmemleak {
       this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
       return;
     }
-    const existing = this.index.insert(ptr, s);
-    if (existing >= 0) {
-      t.release(s);
-      this.warnOverlap(ptr, size, existing);
-    } else if (existing === -2) {
-      t.release(s);
-      this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
+    if (this.nUnindexed === this.unindexed.length) {
+      if (this.nUnindexed >= UNINDEXED_MAX) {
+        if (!this.syncIndex()) return;
+      } else {
+        const next = new Uint32Array(this.unindexed.length * 2);
+        next.set(this.unindexed);
+        this.unindexed = next;
+      }
     }
+    this.unindexed[this.nUnindexed++] = s;
+  }
+
+  /**
+   * Puts the unindexed slots into the hash, in creation order (see the invariants). False when
+   * the hash cannot hold them: the detector is then off.
+   */
+  private syncIndex(): boolean {
+    const n = this.nUnindexed;
+    if (n === 0) return true;
+    this.nUnindexed = 0;
+    const t = this.table;
+    const index = this.index;
+    const pending = this.unindexed;
+    index.reserve(n);
+    for (let i = 0; i < n; i++) {
+      const s = pending[i];
+      const existing = index.insert(t.start[s], s);
+      if (existing === -1) continue;
+      const start = t.start[s];
+      const size = t.size[s];
+      t.release(s);
+      if (existing >= 0) this.warnOverlap(start, size, existing);
+      else {
+        this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
+        return false;
+      }
+    }
+    return true;
   }
 
   private warnOverlap(ptr: number, size: number, existing: number): void {
@@ -573,6 +619,7 @@ export class Kmemleak {
 
   private doFree(ptr: number, trace: number): void {
     if (ptr === 0) return;
+    if (!this.syncIndex()) return;
     const s = this.index.remove(ptr);
     if (s < 0) {
       this.warnWithTrace(`kmemleak: Freeing unknown object at 0x${hex8(ptr)}`, trace);
@@ -585,6 +632,7 @@ export class Kmemleak {
   /** kmemleak_free_part: the object loses [ptr, ptr + size); what is left becomes 1 or 2 objects. */
   private doFreePart(ptr: number, size: number): void {
     if (ptr === 0) return;
+    if (!this.syncIndex()) return;
     const t = this.table;
     const s = this.findContaining(ptr);
     if (s < 0) {
@@ -633,6 +681,7 @@ export class Kmemleak {
 
   private doAnnotate(op: number, ptr: number, b: number, c: number, d: number): void {
     if (ptr === 0) return;
+    if (!this.syncIndex()) return;
     const t = this.table;
     const s = this.index.find(ptr);
     const at = `0x${hex8(ptr)}`;
@@ -684,6 +733,7 @@ export class Kmemleak {
 
   /** The live object containing addr: exact start by hash, else a linear search (rare ops only). */
   private findContaining(addr: number): number {
+    if (!this.syncIndex()) return -1;
     const exact = this.index.find(addr);
     if (exact >= 0) return exact;
     const t = this.table;
@@ -700,6 +750,7 @@ export class Kmemleak {
   }
 
   private dropOverlap(kept: number, dropped: number): void {
+    this.syncIndex();
     const t = this.table;
     this.warnOverlap(t.start[dropped], t.size[dropped], kept);
     this.index.remove(t.start[dropped]);

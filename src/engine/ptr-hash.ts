@@ -13,17 +13,9 @@
  * - The key of an entry is always `keys()[slot]`: the owner must remove an entry before changing
  *   that object's start.
  * - Load stays <= 3/4; the table doubles past that (4 bytes an entry: 5.3..10.7 bytes per object).
- * - The home bucket keeps locality while `local` (the start): the 4 KiB page of the pointer is
- *   hashed, and its 16-byte granule within the page is XORed into the low 8 bits, so blocks an
- *   allocator hands out next to each other land in neighbouring buckets (an insert or a free then
- *   touches a cache line the previous one brought in, instead of one miss each). Pointers sharing a
- *   granule share a home; when that makes a probe run reach 64 (an allocator of tiny blocks),
- *   the table rehashes once with the whole pointer mixed (`local` false) and stays so.
  */
 
 const GOLDEN = 0x9e3779b1 | 0;
-/** Home buckets per page in local mode: 4 KiB / 16-byte granules. */
-const GRANULES = 255;
 const MIN_BITS = 8;
 const MAX_BITS = 26;
 
@@ -33,7 +25,6 @@ export class PtrHash {
   private mask = (1 << MIN_BITS) - 1;
   private table = new Uint32Array(1 << MIN_BITS);
   private n = 0;
-  private local = true;
 
   /** `keys` returns the current start array (it is replaced when the object table grows). */
   constructor(private readonly keys: () => Uint32Array) {}
@@ -52,7 +43,7 @@ export class PtrHash {
   }
 
   find(ptr: number): number {
-    const home = this.home(ptr, this.shift);
+    const home = Math.imul(ptr, GOLDEN) >>> this.shift;
     const tag = home & 63;
     const table = this.table;
     const mask = this.mask;
@@ -74,7 +65,7 @@ export class PtrHash {
   insert(ptr: number, slot: number): number {
     if (this.n + 1 > (this.table.length >>> 2) * 3 && this.bits < MAX_BITS) this.resize(this.bits + 1);
     for (;;) {
-      const home = this.home(ptr, this.shift);
+      const home = Math.imul(ptr, GOLDEN) >>> this.shift;
       const tag = home & 63;
       const table = this.table;
       const mask = this.mask;
@@ -96,12 +87,6 @@ export class PtrHash {
         this.n++;
         return -1;
       }
-      if (this.local) {
-        // Clustered pointers (many in one granule): mix them all from now on.
-        this.local = false;
-        this.resize(this.bits);
-        continue;
-      }
       if (this.bits >= MAX_BITS) return -2;
       // A probe run of 64: vanishingly rare at load <= 3/4; grow and try again.
       this.resize(this.bits + 1);
@@ -110,7 +95,7 @@ export class PtrHash {
 
   /** Removes ptr and returns its slot, or -1 when absent. */
   remove(ptr: number): number {
-    const home = this.home(ptr, this.shift);
+    const home = Math.imul(ptr, GOLDEN) >>> this.shift;
     const tag = home & 63;
     const table = this.table;
     const mask = this.mask;
@@ -145,11 +130,11 @@ export class PtrHash {
     return s;
   }
 
-  /** The home bucket of ptr in a table of 2^(32 - shift) buckets (at least 2^8, MIN_BITS). */
-  private home(ptr: number, shift: number): number {
-    return this.local
-      ? (Math.imul(ptr >>> 12, GOLDEN) >>> shift) ^ ((ptr >>> 4) & GRANULES)
-      : Math.imul(ptr, GOLDEN) >>> shift;
+  /** Grows the table once so that `more` inserts fit under the load limit (bulk inserts). */
+  reserve(more: number): void {
+    let bits = this.bits;
+    while (bits < MAX_BITS && this.n + more > (2 ** bits / 4) * 3) bits++;
+    if (bits > this.bits) this.resize(bits);
   }
 
   private resize(bits: number): void {
@@ -161,7 +146,7 @@ export class PtrHash {
     for (let k = 0; k < old.length; k++) {
       const e = old[k];
       if (e === 0) continue;
-      const home = this.home(keys[(e >>> 6) - 1], shift);
+      const home = Math.imul(keys[(e >>> 6) - 1], GOLDEN) >>> shift;
       let i = home;
       while (table[i] !== 0) i = (i + 1) & mask;
       table[i] = (e >>> 6) * 64 + (home & 63);
@@ -178,6 +163,5 @@ export class PtrHash {
     this.mask = (1 << MIN_BITS) - 1;
     this.table = new Uint32Array(1 << MIN_BITS);
     this.n = 0;
-    this.local = true;
   }
 }
