@@ -53,6 +53,20 @@ describe('object table', () => {
     expect(w.k.leaks()[0]!.size).toBe(32);
   });
 
+  test('a duplicate found by a scan is dropped once; the kept object is then freed normally', () => {
+    const w = world();
+    w.k.alloc(0x3000, 32, 1, 0);
+    w.k.alloc(0x3000, 64, 1, 0);
+    w.k.alloc(0x3010, 8, 1, 0); // inside the first: dropped by the same scan
+    w.k.scan();
+    w.k.alloc(0x4000, 16, 1, 0); // may reuse a dropped slot
+    w.k.free(0x3000);
+    w.k.free(0x4000);
+    expect(w.logs.filter((l) => l.includes('Cannot insert'))).toHaveLength(2);
+    expect(w.logs.filter((l) => l.includes('unknown'))).toHaveLength(0);
+    expect(w.k.stats().liveObjects).toBe(0);
+  });
+
   test('a duplicate add is warned about before the next free acts', () => {
     const w = world();
     w.k.alloc(0x3000, 32, 1, 0);
