@@ -70,6 +70,15 @@ const QUEUE_RADIX_BITS = 12;
  * costs memory.
  */
 const CAND_MIN = 1 << 14;
+/**
+ * Memory-level parallelism for sparse generations: floodQueue first reads one word of each of the
+ * next TOUCH_AHEAD queued objects in a tight loop, so their cache misses overlap instead of each
+ * stalling the scan of one object (~15% on a 1M-node tree). Where objects are large or a generation
+ * is dense the prefetcher already does this and the extra reads cost ~10%: hence the conditions.
+ */
+const TOUCH_AHEAD = 16;
+const TOUCH_GAP = 256;
+const TOUCH_MAX_SIZE = 128;
 const CAND_MAX = 1 << 20;
 
 export class ScanRun {
@@ -88,6 +97,11 @@ export class ScanRun {
   /** sortSegment's scratch (as long as the queue), allocated on first use. */
   private qScratch = new Uint32Array(0);
   private nCand = 0;
+  /** Sum of the words read ahead (kept so the reads are not optimised away). */
+  sink = 0;
+  private touchAhead = 0;
+  /** Objects average at most TOUCH_MAX_SIZE bytes (span / count): scanning one costs less than a miss. */
+  private readonly smallObjects: boolean;
   private qHead = 0;
   private qTail = 0;
   private ranges = new Uint32Array(3 * 64);
@@ -114,6 +128,7 @@ export class ScanRun {
     // +1: resolve() stores one slot past the tail unconditionally.
     this.queue = new Uint32Array(snap.n + 1);
     const cap = Math.min(Math.max(snap.n, CAND_MIN), CAND_MAX);
+    this.smallObjects = snap.n > 0 && snap.span / snap.n <= TOUCH_MAX_SIZE;
     this.cand = new Int32Array(cap);
     this.candSorted = new Int32Array(cap);
     // The snapshot's white bitmap is filled by begin() (all clear after build()).
@@ -249,12 +264,31 @@ export class ScanRun {
     const size = t.size;
     const memWords = this.i32.length;
     let qHead = this.qHead;
+    let touchedTo = qHead;
+    let touchAhead = this.touchAhead;
+    let sink = 0;
     while (budget > 0 && qHead < this.qTail) {
       if (qHead >= this.sortedTo) {
         // A new generation of grey objects: scan it in address order (entry order), so memory
         // is read forwards instead of at random (cache and TLB misses dominate otherwise).
         if (this.qTail - qHead >= SORT_MIN) this.sortSegment(qHead, this.qTail);
         this.sortedTo = this.qTail;
+        // A sparse generation of small objects (several cache lines apart on average) defeats
+        // the hardware prefetcher: then read ahead (see TOUCH_AHEAD).
+        const n = this.qTail - qHead;
+        const gap = n > 1 ? ((ent[4 * q[this.qTail - 1]] - ent[4 * q[qHead]]) >>> 0) / n : 0;
+        touchAhead = gap > TOUCH_GAP && this.smallObjects ? TOUCH_AHEAD : 0;
+      }
+      if (qHead >= touchedTo && touchAhead > 0) {
+        let lim = qHead + touchAhead;
+        if (lim > this.sortedTo) lim = this.sortedTo;
+        const i32 = this.i32;
+        const lo = this.snap.lo;
+        for (let j = qHead; j < lim; j++) {
+          const a = (ent[4 * q[j]] + lo) >>> 2;
+          if (a < memWords) sink += i32[a];
+        }
+        touchedTo = lim;
       }
       const s = ent[4 * q[qHead++] + 2];
       budget -= OBJECT_COST;
@@ -284,6 +318,8 @@ export class ScanRun {
       }
     }
     this.qHead = qHead;
+    this.sink = (this.sink + sink) | 0;
+    this.touchAhead = touchAhead;
     return budget;
   }
 
