@@ -260,8 +260,7 @@ export class ScanRun {
     const ent = this.snap.ent;
     const q = this.queue;
     const flags = t.flags;
-    const start = t.start;
-    const size = t.size;
+    const lo = this.snap.lo;
     const memWords = this.i32.length;
     let qHead = this.qHead;
     let touchedTo = qHead;
@@ -283,19 +282,21 @@ export class ScanRun {
         let lim = qHead + touchAhead;
         if (lim > this.sortedTo) lim = this.sortedTo;
         const i32 = this.i32;
-        const lo = this.snap.lo;
         for (let j = qHead; j < lim; j++) {
           const a = (ent[4 * q[j]] + lo) >>> 2;
           if (a < memWords) sink += i32[a];
         }
         touchedTo = lim;
       }
-      const s = ent[4 * q[qHead++] + 2];
+      const k = 4 * q[qHead++];
+      const s = ent[k + 2];
       budget -= OBJECT_COST;
       const f = flags[s];
       if (!(f & F_ALLOCATED) || f & F_NO_SCAN) continue;
-      const st = start[s];
-      const end = st + size[s];
+      // Bounds from the entry (its cache line is at hand), not the table's start/size arrays (two
+      // more misses per object). A zero-sized object's entry ends one byte later: no whole word.
+      const st = (ent[k] >>> 0) + lo;
+      const end = (ent[k + 1] >>> 0) + lo;
       if (f & F_HAS_AREAS) {
         const list = t.areas.get(s);
         if (list) {
