@@ -21,7 +21,9 @@ import { AllocatorFrames, Backtraces } from '../wasm/runtime/backtraces.js';
 import { annotationImports, ANNOTATION_MODULE } from '../wasm/runtime/annotations.js';
 import { HookWiring } from '../wasm/runtime/hooks.js';
 import { rootProvider } from '../wasm/runtime/roots.js';
-import { readModuleInfo, KIND_FUNC } from '../wasm/runtime/module-info.js';
+import { readModuleInfo, KIND_FUNC, WASI_MODULE } from '../wasm/runtime/module-info.js';
+import { RUN_DEFAULTS, traceDepthProblem } from '../wasm/runtime/options.js';
+import { watchStartupArgs } from '../wasm/runtime/startup-args.js';
 import { CallTracker } from './calls.js';
 import { acquireEpoch, currentEpoch, releaseEpoch } from './epoch.js';
 import { emscriptenAllocators } from './emscripten-allocators.js';
@@ -65,6 +67,11 @@ export interface DetectorOptions {
    * kmemleak.emscripten() reads them from the glue. Used for the allocator, comm and frames.
    */
   exportAliases?: Record<string, string> | Map<string, string>;
+  /**
+   * Frames kept per allocation backtrace, a whole number 0..16 (`--trace-depth`). Default 16.
+   * 0 turns stacks off: no stack is captured and leaks are reported without a backtrace.
+   */
+  traceDepth?: number;
 }
 
 export interface Prepared {
@@ -122,6 +129,9 @@ class FrameNamer {
  * instantiates it as it is). Malformed or unsupported modules throw a one-line Error.
  */
 export async function prepare(original: Uint8Array, opts: DetectorOptions = {}): Promise<Prepared | null> {
+  const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
+  const badDepth = traceDepthProblem(traceDepth);
+  if (badDepth) throw new Error(`traceDepth: ${badDepth}`);
   let inst: Instrumented;
   const aliases = opts.exportAliases instanceof Map ? opts.exportAliases : new Map(Object.entries(opts.exportAliases ?? {}));
   const allocator = opts.allocator ?? emscriptenAllocators(original, aliases) ?? undefined;
@@ -161,7 +171,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
   engine.describer = describer;
   const pid = opts.pid ?? 1;
   const entry = new Set(inst.allocators.map((a) => a.index));
-  const traces = new Backtraces(engine.depot, inst, new AllocatorFrames(namer, entry));
+  const traces = new Backtraces(engine.depot, inst, new AllocatorFrames(namer, entry), traceDepth);
   let ctxGlobal: WebAssembly.Global | null = null;
   let depthGlobal: WebAssembly.Global | null = null;
   let lastComm = '';
@@ -205,6 +215,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
   const module = await WebAssembly.compile(inst.binary as BufferSource);
   const roots = new RootRegistry();
   const t = tracker;
+  let boundMemory: WebAssembly.Memory | null = null;
 
   return {
     original,
@@ -216,6 +227,11 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     imports(host) {
       const merged: Record<string, unknown> = { ...(host ?? {}) };
       merged[inst.hookModule] = hooks;
+      // Stacks off: a WASI command's argv blocks are told by its argument calls (startup-args.ts).
+      const wasi = merged[WASI_MODULE];
+      if (traceDepth === 0 && wasi && typeof wasi === 'object') {
+        merged[WASI_MODULE] = watchStartupArgs(wasi as Record<string, unknown>, (open) => wiring.startupWindow(open), () => boundMemory?.buffer ?? null);
+      }
       if (!merged[ANNOTATION_MODULE] && WebAssembly.Module.imports(module).some((i) => i.module === ANNOTATION_MODULE)) {
         merged[ANNOTATION_MODULE] = annotations;
       }
@@ -225,6 +241,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       const raw = instance.exports as Record<string, unknown>;
       const memory = (raw[inst.exports.memory] ?? findImportedMemory(module, imports)) as WebAssembly.Memory | undefined;
       if (!(memory instanceof WebAssembly.Memory)) throw new Error('the instrumented module exposes no memory');
+      boundMemory = memory;
       ctxGlobal = inst.exports.context ? (raw[inst.exports.context] as WebAssembly.Global) : null;
       depthGlobal = raw[inst.exports.depth] instanceof WebAssembly.Global ? (raw[inst.exports.depth] as WebAssembly.Global) : null;
       const sp = inst.exports.stackPointer ? (raw[inst.exports.stackPointer] as WebAssembly.Global | undefined) : undefined;

@@ -54,9 +54,10 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--allocator <role=name,...>', 'name the allocator entry points (malloc=NAME,free=NAME,...; names or function indices)')
     .option('--early-pool <n>', 'how many operations to buffer before the detector can read memory')
     .option('--source-map <file>', 'a source map for the module (frames get file:line from it)')
+    .option('--trace-depth <n>', 'frames kept per backtrace, 0..16; 0 turns stacks off (no backtraces)')
     .addHelpText('after', [
       '',
-      'Defaults: --stack on, --min-age 5000, --scan 600, --first-scan 60, --exitcode 23.',
+      'Defaults: --stack on, --min-age 5000, --scan 600, --first-scan 60, --exitcode 23, --trace-depth 16.',
       'Exit status: the program\'s own; --exitcode when the exit scan reports leaks; 134 after a trap.',
       'Example: kmemleak run --json leaks.json prog.wasm --its-own-flag arg',
     ].join('\n'))

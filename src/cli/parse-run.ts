@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs';
 import { InputError } from '../wasm/runtime/errors.js';
 import { RUN_DEFAULTS, type AllocatorNames, type RunOptions } from '../wasm/runtime/options.js';
+import { MAX_TRACE } from '../wasm/runtime/stack-capture.js';
 
 /** The options as commander collects them (all strings, repeatables as arrays). */
 export interface RawRunOptions {
@@ -25,6 +26,7 @@ export interface RawRunOptions {
   allocator?: string;
   earlyPool?: string;
   sourceMap?: string;
+  traceDepth?: string;
 }
 
 const usage = (msg: string) => new InputError(msg, 2);
@@ -104,6 +106,7 @@ export function toRunOptions(module: string, args: string[], raw: RawRunOptions,
     firstScanMs: raw.firstScan === undefined ? RUN_DEFAULTS.firstScanMs : seconds('--first-scan', raw.firstScan),
     exitcode: raw.exitcode === undefined ? RUN_DEFAULTS.exitcode : integer('--exitcode', raw.exitcode, 0, 255),
     off: raw.off === true || (hostEnv['KMEMLEAK'] ?? '').trim().toLowerCase() === 'off',
+    traceDepth: raw.traceDepth === undefined ? RUN_DEFAULTS.traceDepth : integer('--trace-depth', raw.traceDepth, 0, MAX_TRACE),
   };
   if (raw.json !== undefined) opts.json = raw.json;
   if (raw.report !== undefined) opts.report = raw.report;

@@ -6,8 +6,10 @@
  *
  * Invariants: the scratch buffer is reused (no allocation on a cache hit); the frames saved are
  * in the ORIGINAL binary's numbering with the allocator's frames removed at the top (see
- * allocator-frames.ts); at most MAX_TRACE frames per trace. Whether a function is allocator code
- * is decided once per function index and remembered in a typed array.
+ * allocator-frames.ts); at most `depth` frames per trace (`--trace-depth`, default MAX_TRACE).
+ * Whether a function is allocator code is decided once per function index and remembered in a
+ * typed array. Depth 0 is stacks off: nothing is ever captured and every handle is 0 (the depot's
+ * empty trace), but contexts are still counted and cached, so the event log's fast path stays on.
  */
 import type { Frame } from '../../symbolize/frame.js';
 import { isAllocatorName, isStartupName } from './allocator-frames.js';
@@ -72,12 +74,19 @@ export class Backtraces {
   /** Per depot handle: 1 when the trace starts in C library start-up code. */
   private startupFlags = new Uint8Array(256);
 
-  constructor(private readonly depot: DepotPort, map: OriginalMap | null, private readonly allocator: AllocatorFrames) {
-    this.capture = new StackCapture(map, (f, o) => allocator.hidden(f, o));
+  constructor(
+    private readonly depot: DepotPort,
+    map: OriginalMap | null,
+    private readonly allocator: AllocatorFrames,
+    /** Frames kept per trace, 0..MAX_TRACE (validated by the caller); 0: no trace is captured. */
+    readonly depth: number = MAX_TRACE,
+  ) {
+    this.capture = new StackCapture(map, (f, o) => allocator.hidden(f, o), Math.max(1, depth));
   }
 
-  /** The caller's backtrace, captured now. */
+  /** The caller's backtrace, captured now (0, the empty trace, at depth 0). */
   here(): number {
+    if (this.depth === 0) return 0;
     this.captures++;
     const n = this.capture.capture(this.scratch);
     const handle = this.depot.save(this.scratch, 2 * n);   // the depot counts u32 words

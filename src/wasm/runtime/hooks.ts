@@ -15,6 +15,11 @@
  * instead of calling these hooks; `flush` replays them through `events`. Every hook and annotation
  * flushes first (enter), so the engine sees events in program order.
  *
+ * Stacks off (`--trace-depth 0`): every handle is 0 and nothing is captured, but a new context
+ * still enters the event log's table (with handle 0) exactly as above, so wasm keeps logging; the
+ * C library's start-up blocks, which no backtrace can name then, are told by the WASI argument
+ * calls around them instead (startup-args.ts opens and closes `startupWindow`).
+ *
  * Invariants: the hooks allocate no JS objects on a cache hit; they never throw into wasm (the
  * engine's hooks do not throw); each hook calls `tick` (automatic scans) after updating the engine.
  */
@@ -36,6 +41,8 @@ export class HookWiring {
   private inHook = 0;
   private freeCaptures = 0;
   private traced = false;
+  /** True while the C library's start-up allocates argv (startup-args.ts; stacks off only). */
+  private inStartup = false;
   /** The fast path's log, once enabled (null: every event takes its hook). */
   eventLog: EventLog | null = null;
   /** Enables the fast path at the first allocation hook (the allocator is initialized by then). */
@@ -80,10 +87,24 @@ export class HookWiring {
   /** Brackets an engine call made for wasm code: warnings inside get the caller's backtrace. */
   enter = (): void => { this.eventLog?.flush(); this.inHook++; this.traced = false; };
 
+  /** kmemleak_not_leak (min_count 0) for start-up blocks, else min_count 1. */
+  private minCount(trace: number): number {
+    return this.inStartup || this.traces.isStartup(trace) ? 0 : 1;
+  }
+
+  /**
+   * Opens or closes the start-up window: blocks allocated while it is open get min_count 0.
+   * Events logged before are replayed first, so each is judged by the window of its own time.
+   */
+  startupWindow(open: boolean): void {
+    this.eventLog?.flush();
+    this.inStartup = open;
+  }
+
   /** Replays logged events (event-log.ts) into the engine. */
   readonly events: EventSink = {
     alloc: (ptr, size, trace) => {
-      this.engine.alloc(ptr, size, this.traces.isStartup(trace) ? 0 : 1, trace);
+      this.engine.alloc(ptr, size, this.minCount(trace), trace);
     },
     // The engine prints a warning's backtrace itself when given one: the logged free's caller.
     free: (ptr, trace) => { this.engine.free(ptr, trace); },
@@ -107,7 +128,7 @@ export class HookWiring {
         const trace = this.trace(lo, hi);
         this.remember(lo, hi, trace);
         this.enter();
-        try { k.alloc(ptr >>> 0, size >>> 0, this.traces.isStartup(trace) ? 0 : 1, trace); } finally { this.leave(); }
+        try { k.alloc(ptr >>> 0, size >>> 0, this.minCount(trace), trace); } finally { this.leave(); }
         this.tick();
       },
       free: (ptr: number, lo: number, hi: number) => {
@@ -117,7 +138,8 @@ export class HookWiring {
         // there are logged (and a warning one raises later still shows this exact backtrace).
         // Frees need a backtrace only for warnings, and recursive destructors (a std::map's)
         // free from thousands of call paths: past FREE_CONTEXT_BUDGET captures, new free
-        // paths are logged with no backtrace (a warning from one then prints none).
+        // paths are logged with no backtrace (a warning from one then prints none). At trace
+        // depth 0 forContext captures nothing and gives 0: the context is learned all the same.
         if (this.keyed && this.eventLog && (lo | hi) !== 0) {
           const trace = this.freeCaptures < FREE_CONTEXT_BUDGET ? this.traces.forContext(lo, hi) : 0;
           if (trace !== 0) this.freeCaptures++;
@@ -134,7 +156,7 @@ export class HookWiring {
         this.enter();
         try {
           if (old !== 0) k.free(old >>> 0, 0);
-          k.alloc(ptr >>> 0, size >>> 0, this.traces.isStartup(trace) ? 0 : 1, trace);
+          k.alloc(ptr >>> 0, size >>> 0, this.minCount(trace), trace);
         } finally { this.leave(); }
         this.tick();
       },

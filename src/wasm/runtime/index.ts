@@ -17,6 +17,7 @@
  * Flow: module-info.ts (checks) -> parts.ts (instrument, layout, symbolizer, engine) ->
  * wasi-host.ts (Node's WASI, proc_exit records the stack pointer) -> hooks.ts / annotations.ts
  * (imports wired to the engine, backtraces.ts + context-cache.ts + stack-capture.ts for traces,
+ * at most opts.traceDepth frames, none at 0 where startup-args.ts tells argv's blocks instead;
  * auto-scan.ts for periodic scans) -> roots.ts (static data minus allocator state, live stack) ->
  * _start -> trap-report.ts -> engine.exitScan() -> reports.ts.
  *
@@ -24,7 +25,7 @@
  * exitcode != 0; 134 after a trap or call-stack exhaustion.
  */
 export { runModule, type RunIO, type RunResult, type RunSession } from './run.js';
-export { RUN_DEFAULTS, TRAP_EXIT, type RunOptions, type AllocatorNames } from './options.js';
+export { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions, type AllocatorNames } from './options.js';
 export { InputError, oneLine } from './errors.js';
 export { annotationImports, disabledAnnotationImports, ANNOTATION_MODULE } from './annotations.js';
 export { HookWiring } from './hooks.js';

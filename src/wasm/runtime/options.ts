@@ -5,6 +5,7 @@
  * Invariants: every field is already validated (numbers finite and in range, paths as given);
  * defaults are SPEC §4's and live in RUN_DEFAULTS only.
  */
+import { MAX_TRACE } from './stack-capture.js';
 
 /** `--allocator` roles the rewriter understands, mapped to a function name or index. */
 export type AllocatorNames = Record<string, string | number>;
@@ -43,6 +44,11 @@ export interface RunOptions {
   /** --source-map FILE */
   sourceMap?: string;
   /**
+   * --trace-depth N: frames kept per backtrace, 0..MAX_TRACE (default RUN_DEFAULTS.traceDepth).
+   * 0 is stacks off: no stack is captured, leaks and warnings are reported with no backtrace.
+   */
+  traceDepth?: number;
+  /**
    * Calling-context instrumentation (default true). Off, every allocation captures its stack:
    * slower, for measurements and tests; not a command-line option.
    */
@@ -56,7 +62,15 @@ export const RUN_DEFAULTS = {
   firstScanMs: 60_000,
   exitcode: 23,
   off: false,
+  traceDepth: MAX_TRACE,
 } as const;
+
+/** Why `n` is not a valid trace depth (a whole number 0..MAX_TRACE), or null when it is one. */
+export function traceDepthProblem(n: unknown): string | null {
+  if (typeof n !== 'number' || !Number.isInteger(n)) return `expected a whole number 0..${MAX_TRACE}, got ${typeof n === 'string' ? `'${n}'` : String(n)}`;
+  if (n < 0 || n > MAX_TRACE) return `${n} is out of range (0..${MAX_TRACE})`;
+  return null;
+}
 
 /** Exit status after a trap: what a shell reports for SIGABRT (128 + 6). */
 export const TRAP_EXIT = 134;

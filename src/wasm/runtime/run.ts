@@ -18,12 +18,13 @@ import { AutoScan } from './auto-scan.js';
 import { AllocatorFrames, Backtraces } from './backtraces.js';
 import { InputError } from './errors.js';
 import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from './module-info.js';
-import { TRAP_EXIT, type RunOptions } from './options.js';
+import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
 import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
 import { checkReportFiles, writeReports } from './reports.js';
 import { rootProvider } from './roots.js';
+import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
@@ -95,6 +96,9 @@ function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssem
 
 export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult> {
   const what = opts.module;
+  const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
+  const badDepth = traceDepthProblem(traceDepth);
+  if (badDepth) throw new InputError(`--trace-depth: ${badDepth}`, 2);
   const original = readModuleFile(opts.module);
   const info = readModuleInfo(original, what);
   checkWasiCommand(info, what);
@@ -136,7 +140,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const detector = await createDetector(original, opts, (line) => (wiring ? wiring.log(line) : io.err(line + '\n')));
   const { engine, names } = detector;
   const describe = (trace: number) => engine.describer?.describe(trace) ?? [];
-  const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints));
+  const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints), traceDepth);
   const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
   let poll: (() => void) | null = null;
@@ -145,8 +149,11 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
   const module = compile(ins.binary, what, true);
+  // Stacks off: argv's blocks are told by the WASI argument calls instead of their backtrace.
+  let memoryNow: () => ArrayBuffer | null = () => null;
+  const wasiImports = traceDepth === 0 ? watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()) : host.imports;
   const imports: WebAssembly.Imports = {
-    [WASI_MODULE]: host.imports,
+    [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
     [ins.hookModule]: wiring.imports(ins.hooks),
   } as WebAssembly.Imports;
@@ -154,6 +161,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('(start)', 1);
   const instance = await WebAssembly.instantiate(module, imports);
   const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
+  memoryNow = () => memory.buffer;
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
 

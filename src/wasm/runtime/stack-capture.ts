@@ -9,7 +9,9 @@
  * Invariants: `capture` overrides Error.prepareStackTrace and Error.stackTraceLimit only for the
  * duration of one capture and restores both, even on exceptions; it writes (funcIndex, offset)
  * pairs into the caller's Uint32Array and returns the frame count. It allocates (V8 call sites),
- * so callers cache by calling context and capture on misses only.
+ * so callers cache by calling context and capture on misses only. With a smaller `keep` (the
+ * `--trace-depth`), the frames kept are the first `keep` of the full trace (allocator frames are
+ * hidden first), and V8 is asked for fewer call sites.
  */
 
 /** kmemleak's MAX_TRACE. */
@@ -106,11 +108,13 @@ export class StackCapture {
   constructor(
     private readonly map: OriginalMap | null,
     private readonly hideAtTop: (funcIndex: number, offset: number) => boolean,
-    /** How many wasm frames to look at: enough for the hidden ones plus MAX_TRACE kept. */
-    private readonly depth = MAX_TRACE + 16,
+    /** Frames kept per trace, 1..MAX_TRACE. */
+    private readonly keep = MAX_TRACE,
+    /** How many wasm frames to look at: enough for the hidden ones plus `keep` kept. */
+    private readonly depth = keep + 16,
   ) {}
 
-  /** Writes up to MAX_TRACE (funcIndex, offset) pairs into `out`; returns the frame count. */
+  /** Writes up to `keep` (funcIndex, offset) pairs into `out`; returns the frame count. */
   capture(out: Uint32Array): number {
     const savedPrepare = Error.prepareStackTrace;
     const savedLimit = Error.stackTraceLimit;
@@ -126,7 +130,7 @@ export class StackCapture {
       Error.stackTraceLimit = savedLimit;
     }
     if (!Array.isArray(sites)) return 0;
-    const max = Math.min(MAX_TRACE, out.length >>> 1);
+    const max = Math.min(this.keep, MAX_TRACE, out.length >>> 1);
     const f = this.scratch;
     let n = 0;
     for (let i = 0; i < sites.length && n < max; i++) {
