@@ -11,7 +11,6 @@
  * main.ts wires it with ctlCommand(program, io, result); runCtl is the same without commander.
  */
 import type { Command } from 'commander';
-import { controlCommand } from '../control/client.js';
 
 export const CTL_ERROR_ANSWER = 1;
 export const CTL_UNREACHABLE = 3;
@@ -36,6 +35,7 @@ export async function runCtl(path: string, words: string[], io: CtlIO = stdio, t
   }
   let answer;
   try {
+    const { controlCommand } = await import('../control/client.js');
     answer = await controlCommand(path, cmd, timeoutMs === undefined ? {} : { timeoutMs });
   } catch (e) {
     io.err(`kmemleak: ${e instanceof Error ? e.message : String(e)}\n`);

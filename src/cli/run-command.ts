@@ -10,13 +10,16 @@ import { InputError } from '../wasm/runtime/errors.js';
 import type { RunOptions } from '../wasm/runtime/options.js';
 import { runModule, type RunSession } from '../wasm/runtime/run.js';
 import type { CliIO } from './io.js';
-import { startRunControl } from '../control/run-control.js';
 
 /** Serves the control file for a running program; returns a function that stops serving. */
 export type ControlStarter = (path: string, session: RunSession) => Promise<() => Promise<void>>;
 
-/** Serves --control: a socket on a worker thread, answered from the program's hooks. */
-export const startControl: ControlStarter | null = startRunControl;
+/**
+ * Serves --control: a socket on a worker thread, answered from the program's hooks. Loaded only
+ * when asked for (node:net and node:worker_threads cost every other run a few ms to load).
+ */
+export const startControl: ControlStarter | null = async (path, session) =>
+  (await import('../control/run-control.js')).startRunControl(path, session);
 
 export async function runCli(opts: RunOptions, io: CliIO): Promise<number> {
   if (opts.control !== undefined && startControl === null) {

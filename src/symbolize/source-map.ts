@@ -5,12 +5,13 @@
  *
  * The `source-map` package decodes the map (its consumer is asynchronous: it loads a wasm
  * decoder); we copy its mappings once into sorted typed arrays so lookups afterwards are
- * synchronous binary searches, and free the consumer.
+ * synchronous binary searches, and free the consumer. The package is imported on first use: most
+ * modules have no source map, and the command line should not parse it at every start.
  *
  * Invariants: `loadSourceMap` never rejects (a bad map yields null); a lookup answers only from a
  * mapping inside the asking function's body, never from the previous function's last mapping.
  */
-import { SourceMapConsumer } from 'source-map';
+import type { SourceMapConsumer } from 'source-map';
 
 export interface SourceMapIndex {
   offsets: Float64Array; // generated module offsets, ascending
@@ -32,6 +33,7 @@ export async function loadSourceMap(json: string): Promise<SourceMapIndex | null
   }
   let consumer: SourceMapConsumer | null = null;
   try {
+    const { SourceMapConsumer } = await import('source-map');
     consumer = await new SourceMapConsumer(raw as ConstructorParameters<typeof SourceMapConsumer>[0]);
     const items: [number, number, number, number][] = [];
     const sourceIds = new Map<string, number>();
