@@ -1,0 +1,62 @@
+/**
+ * bin/kmemleak itself: it runs the built bundle through V8's code cache (bin/load-cli.cjs). A cold
+ * and a warm start give the same result; a corrupt cache file is rejected by V8 and replaced;
+ * KMEMLEAK_CACHE=off writes nothing. Needs `npm run build` (npm test runs it first).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture, ROOT } from './helpers.js';
+
+const BIN = join(ROOT, 'bin', 'kmemleak');
+const BUNDLE = join(ROOT, 'dist', 'cli-bundle', 'main.cjs');
+
+function run(cacheDir: string, extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, 'run', fixture('tool.wasm'), 'leak', '1'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, KMEMLEAK_CACHE_DIR: cacheDir, ...extraEnv },
+  });
+  // Addresses are stable between runs of the same program; the allocation time is not.
+  return { code: r.status, out: r.stdout, err: r.stderr.replace(/jiffies \d+/g, 'jiffies N') };
+}
+
+const codeCaches = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('cli-') && f.endsWith('.v8')) : []);
+
+describe('bin/kmemleak and the code cache', () => {
+  it('the bundle is built (npm run build)', () => {
+    expect(existsSync(BUNDLE), `${BUNDLE} is missing: run npm run build`).toBe(true);
+  });
+
+  it('a cold start writes the cache; a warm start reads it and answers the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-codecache-'));
+    const cold = run(dir);
+    expect(cold.code).toBe(23);
+    expect(cold.err).toMatch(/^kmemleak: 1 new suspected memory leaks/);
+    const files = codeCaches(dir);
+    expect(files).toHaveLength(1);
+    const warm = run(dir);
+    expect(warm).toEqual(cold);
+    expect(codeCaches(dir)).toEqual(files);
+  });
+
+  it('a corrupt cache file is rejected and replaced, with the same answer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-codecache-'));
+    const first = run(dir);
+    const [file] = codeCaches(dir);
+    const path = join(dir, file!);
+    const garbage = Buffer.alloc(readFileSync(path).length, 0x5a);
+    writeFileSync(path, garbage);
+    const again = run(dir);
+    expect(again).toEqual(first);
+    expect(readFileSync(path).equals(garbage)).toBe(false);
+  });
+
+  it('KMEMLEAK_CACHE=off: no cache file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-codecache-'));
+    expect(run(dir, { KMEMLEAK_CACHE: 'off' }).code).toBe(23);
+    expect(codeCaches(dir)).toEqual([]);
+  });
+});
