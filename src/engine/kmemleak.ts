@@ -412,13 +412,13 @@ export class Kmemleak {
 
   private record(s: number): LeakRecord {
     const t = this.table;
-    const ctx = t.ctx[s];
+    const ctx = t.ctxOf(s);
     const rec: LeakRecord = {
       address: t.start[s],
       size: t.size[s],
       comm: this.contexts.comm[ctx] ?? '',
       pid: this.contexts.pid[ctx] ?? 0,
-      jiffies: t.jiffies[s],
+      jiffies: t.jiffiesOf(s),
       crc: hex8(t.checksum[s]),
       hex: hexBytes(this.bytesOf(t.start[s], Math.min(t.size[s], 32))),
       trace: t.trace[s],
@@ -451,14 +451,14 @@ export class Kmemleak {
     const s = this.findContaining(addr >>> 0);
     if (s < 0) return null;
     const t = this.table;
-    const ctx = t.ctx[s];
+    const ctx = t.ctxOf(s);
     const frames = this.describe(t.trace[s]);
     return formatObjectInfo({
       address: t.start[s],
       size: t.size[s],
       comm: this.contexts.comm[ctx] ?? '',
       pid: this.contexts.pid[ctx] ?? 0,
-      jiffies: t.jiffies[s],
+      jiffies: t.jiffiesOf(s),
       minCount: t.minCount[s],
       count: t.count[s] === COUNT_NONE ? -1 : t.count[s],
       flags: t.flags[s] & F_PUBLIC,
@@ -648,8 +648,8 @@ export class Kmemleak {
     const cutEnd = ptr + size;
     const minCount = t.minCount[s];
     const trace = t.trace[s];
-    const jiffies = t.jiffies[s];
-    const ctx = t.ctx[s];
+    const jiffies = t.jiffiesOf(s);
+    const ctx = t.ctxOf(s);
     const seq = t.seq[s];
     this.index.remove(start);
     this.run?.forget(s, start);
@@ -662,12 +662,11 @@ export class Kmemleak {
 
   private recreate(start: number, size: number, minCount: number, trace: number, j: number, ctx: number, seq: number): void {
     const t = this.table;
-    const s = t.create(start, size, minCount, trace, j, ctx);
+    const s = t.create(start, size, minCount, trace, j, ctx, seq);
     if (s < 0) {
       this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
       return;
     }
-    t.seq[s] = seq;
     if (this.index.insert(start, s) !== -1) t.release(s);
   }
 

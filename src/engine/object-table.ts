@@ -14,9 +14,14 @@
  * - `seq` is the creation sequence, a 32-bit counter compared modulo 2^32 against the current
  *   counter (exact while no live object is older than 2^32 allocations).
  * - A free slot's `checksum` holds the free-list link (next free slot, 0xffffffff ends the list).
- * Metadata per slot: 31 bytes (start, size, checksum, trace, seq, jiffies: 4 each; minCount,
- * count, ctx: 2 each; flags: 1). Capacity doubles up to 4M slots, then grows by 1/8.
+ * - An object's creation time (jiffies) and context are its epoch's (epochs.ts), found by `seq`.
+ * Metadata per slot: 23 bytes (start, size, checksum, trace, seq: 4 each; minCount, count, flags:
+ * 1 each), plus the epochs (a few bytes per change of millisecond or context). Capacity doubles up
+ * to 4M slots, then grows by 1/8. min_count is clamped to [-1, 127] (kmemleak's callers pass -1, 0
+ * or 1; a larger value means "this many references needed", which 127 already covers in practice).
  */
+
+import { Epochs } from './epochs.js';
 
 export const F_ALLOCATED = 1;
 export const F_REPORTED = 2;
@@ -28,8 +33,8 @@ export const F_CSUM_VALID = 16;
 /** The flag bits kmemleak itself defines (printed by dump=). */
 export const F_PUBLIC = F_ALLOCATED | F_REPORTED | F_NO_SCAN;
 
-export const COUNT_NONE = 0xffff;
-export const MAX_MIN_COUNT = 0x7fff;
+export const COUNT_NONE = 0xff;
+export const MAX_MIN_COUNT = 0x7f;
 /** Slots are addressed by 26 bits elsewhere (hash tags); beyond this the engine refuses objects. */
 export const MAX_SLOTS = (1 << 26) - 1;
 
@@ -43,11 +48,11 @@ export class ObjectTable {
   checksum = new Uint32Array(0);
   trace = new Uint32Array(0);
   seq = new Uint32Array(0);
-  jiffies = new Uint32Array(0);
-  minCount = new Int16Array(0);
-  count = new Uint16Array(0);
-  ctx = new Uint16Array(0);
+  minCount = new Int8Array(0);
+  count = new Uint8Array(0);
   flags = new Uint8Array(0);
+  /** Creation time and context per run of creations (see epochs.ts). */
+  readonly epochs = new Epochs();
 
   /** Slots [0, hi) have been handed out at least once. */
   hi = 0;
@@ -66,11 +71,11 @@ export class ObjectTable {
 
   /** Bytes of metadata held, for the benchmark's per-object figure. */
   get bytes(): number {
-    return this.capacity * 31;
+    return this.capacity * 23 + this.epochs.bytes;
   }
 
   private grow(cap: number): void {
-    const copy = <T extends Uint32Array | Int16Array | Uint16Array | Uint8Array>(old: T, next: T): T => {
+    const copy = <T extends Uint32Array | Int8Array | Uint8Array>(old: T, next: T): T => {
       next.set(old);
       return next;
     };
@@ -79,16 +84,19 @@ export class ObjectTable {
     this.checksum = copy(this.checksum, new Uint32Array(cap));
     this.trace = copy(this.trace, new Uint32Array(cap));
     this.seq = copy(this.seq, new Uint32Array(cap));
-    this.jiffies = copy(this.jiffies, new Uint32Array(cap));
-    this.minCount = copy(this.minCount, new Int16Array(cap));
-    this.count = copy(this.count, new Uint16Array(cap));
-    this.ctx = copy(this.ctx, new Uint16Array(cap));
+    this.minCount = copy(this.minCount, new Int8Array(cap));
+    this.count = copy(this.count, new Uint8Array(cap));
     this.flags = copy(this.flags, new Uint8Array(cap));
     this.capacity = cap;
   }
 
-  /** A fresh slot holding a live, uncoloured object; -1 when the table cannot grow further. */
-  create(start: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number): number {
+  /**
+   * A fresh slot holding a live, uncoloured object; -1 when the table cannot grow further.
+   * `seq` >= 0 re-creates an object under its original creation number (free_part), hence with
+   * its original epoch; `jiffies` and `ctx` are then ignored.
+   */
+  create(start: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number, seq = -1): number {
+    if (seq < 0 && this.epochs.due(this.live)) this.compactEpochs();
     let s = this.freeHead;
     if (s >= 0) {
       this.freeHead = this.checksum[s] === 0xffffffff ? -1 : this.checksum[s];
@@ -106,15 +114,36 @@ export class ObjectTable {
     this.size[s] = size;
     this.checksum[s] = 0;
     this.trace[s] = trace;
-    this.seq[s] = this.nextSeq;
-    this.nextSeq = (this.nextSeq + 1) >>> 0;
-    this.jiffies[s] = jiffies;
+    if (seq >= 0) this.seq[s] = seq;
+    else {
+      this.seq[s] = this.nextSeq;
+      this.epochs.note(this.nextSeq, jiffies, ctx);
+      this.nextSeq = (this.nextSeq + 1) >>> 0;
+    }
     this.minCount[s] = minCount < -1 ? 0 : minCount > MAX_MIN_COUNT ? MAX_MIN_COUNT : minCount;
     this.count[s] = COUNT_NONE;
-    this.ctx[s] = ctx;
     this.flags[s] = F_ALLOCATED;
     this.live++;
     return s;
+  }
+
+  /** kmemleak's jiffies of the object in slot s: when it was created. */
+  jiffiesOf(s: number): number {
+    return this.epochs.timeOf(this.seq[s]);
+  }
+
+  /** The context id (contexts.ts) the object in slot s was created in. */
+  ctxOf(s: number): number {
+    return this.epochs.ctxOf(this.seq[s]);
+  }
+
+  private compactEpochs(): void {
+    const flags = this.flags;
+    const seq = this.seq;
+    const hi = this.hi;
+    this.epochs.compact((visit) => {
+      for (let s = 0; s < hi; s++) if (flags[s] & F_ALLOCATED) visit(seq[s]);
+    });
   }
 
   /** Marks a slot dead; it returns to the free list now, or when the running scan ends. */
@@ -176,11 +205,10 @@ export class ObjectTable {
     this.checksum = new Uint32Array(0);
     this.trace = new Uint32Array(0);
     this.seq = new Uint32Array(0);
-    this.jiffies = new Uint32Array(0);
-    this.minCount = new Int16Array(0);
-    this.count = new Uint16Array(0);
-    this.ctx = new Uint16Array(0);
+    this.minCount = new Int8Array(0);
+    this.count = new Uint8Array(0);
     this.flags = new Uint8Array(0);
+    this.epochs.clear();
     this.hi = 0;
     this.live = 0;
     this.freeHead = -1;

@@ -132,8 +132,10 @@ export class PtrHash {
 
   /** Grows the table once so that `more` inserts fit under the load limit (bulk inserts). */
   reserve(more: number): void {
+    const want = this.n + more;
+    if (want <= (this.table.length >>> 2) * 3) return;
     let bits = this.bits;
-    while (bits < MAX_BITS && this.n + more > (2 ** bits / 4) * 3) bits++;
+    while (bits < MAX_BITS && want > ((1 << bits) >>> 2) * 3) bits++;
     if (bits > this.bits) this.resize(bits);
   }
 

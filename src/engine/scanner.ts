@@ -476,7 +476,6 @@ export class ScanRun {
     const t = this.t;
     const ent = snap.ent;
     const flags = t.flags;
-    const jiffies = t.jiffies;
     const startJ = this.startJiffies;
     const minAge = this.minAge;
     while (budget > 0 && this.cursor < snap.n) {
@@ -486,7 +485,7 @@ export class ScanRun {
       const s = ent[4 * e + 2];
       const f = flags[s];
       if (f & F_REPORTED || !(f & F_ALLOCATED)) continue;
-      if ((startJ - jiffies[s]) >>> 0 < minAge) continue;
+      if ((startJ - t.jiffiesOf(s)) >>> 0 < minAge) continue;
       flags[s] = f | F_REPORTED;
       this.newLeaks++;
     }
