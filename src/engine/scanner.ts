@@ -97,6 +97,8 @@ export class ScanRun {
   /** sortSegment's scratch (as long as the queue), allocated on first use. */
   private qScratch = new Uint32Array(0);
   private nCand = 0;
+  /** Entries still white (need > 0): when none is left after the flood, the scan is over. */
+  private whites = 0;
   /** Sum of the words read ahead (kept so the reads are not optimised away). */
   sink = 0;
   private touchAhead = 0;
@@ -143,16 +145,19 @@ export class ScanRun {
     const q = this.queue;
     const bits = snap.whiteBits;
     let qTail = 0;
+    let whites = 0;
     for (let e = 0, k = 0, n = snap.n; e < n; e++, k += 4) {
       const m = minCount[ent[k + 2]];
       ent[k + 3] = m > 0 ? m : 0;
       if (m === 0) q[qTail++] = e;
       if (m > 0) {
+        whites++;
         const last = ((ent[k + 1] >>> 0) - 1) >>> gshift;
         for (let g = (ent[k] >>> 0) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
       }
     }
     this.qTail = qTail;
+    this.whites = whites;
     for (let r = 0; r < rootCount; r++) this.pushRange(roots[2 * r], roots[2 * r + 1], NO_OWNER);
   }
 
@@ -191,7 +196,13 @@ export class ScanRun {
         case Phase.Flood1:
         case Phase.Flood2:
           budget = this.flood(budget);
-          if (budget > 0) this.phase = this.phase === Phase.Flood1 ? Phase.Checksum : Phase.Report;
+          if (budget > 0) {
+            if (this.whites === 0) {
+              // Nothing white is left (a heap fully reachable): no checksum to take, no leak to flag.
+              this.writeBack(false);
+              this.phase = Phase.Done;
+            } else this.phase = this.phase === Phase.Flood1 ? Phase.Checksum : Phase.Report;
+          }
           break;
         case Phase.Checksum:
           budget = this.checksums(budget);
@@ -405,6 +416,7 @@ export class ScanRun {
       qTail = resolveLarge(this.cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
       for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j] << 2);
     }
+    this.whites -= qTail - q0;
     this.qTail = qTail;
   }
 
@@ -432,6 +444,7 @@ export class ScanRun {
     if (e < 0 || this.snap.ent[4 * e + 2] !== slot) return;
     if (this.snap.ent[4 * e + 3] > 0) {
       this.snap.ent[4 * e + 3] = 0;
+      this.whites--;
       this.unwhite(4 * e);
     }
   }
@@ -463,6 +476,7 @@ export class ScanRun {
       flags[s] = f | F_CSUM_VALID;
       if (changed && this.greyChanged) {
         ent[4 * e + 3] = 0;
+        this.whites--;
         this.queue[this.qTail++] = e;
         this.unwhite(4 * e);
       }
