@@ -29,7 +29,7 @@ import {
 import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
-import { wrapperBody, trampolineBody, resetBody, knownBody, logBody } from './wrappers.js';
+import { wrapperBody, trampolineBody, resetBody, knownBody } from './wrappers.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
@@ -157,9 +157,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   const resetFunction = firstTrampoline + trampolineTargets.length;
   const resetType = typeOf([], []);
   const knownFunction = fast ? resetFunction + 1 : -1;
-  const logFunction = fast ? resetFunction + 2 : -1;
   const knownType = fast ? typeOf([I64], [I32]) : -1;
-  const logType = fast ? typeOf([I32, I32, I32], []) : -1;
   const exportTarget = (f: number): number => {
     const t = ref(f);
     return trampolineOf.get(t) ?? t;
@@ -175,6 +173,8 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   const knownBaseGlobal = fast ? totalGlobals + 5 : -1;
   const knownMaskGlobal = fast ? totalGlobals + 6 : -1;
   const logStartGlobal = fast ? totalGlobals + 7 : -1;
+  // Each wrapper's one-entry cache of known() (wrappers.ts): last context (i64), its handle (i32).
+  const cacheGlobal = (j: number): number => (fast ? totalGlobals + 8 + 2 * j : -1);
 
   const out = new ByteWriter(bytes.length + 4096 + allocators.length * 128);
   out.bytes(bytes, 0, 8);
@@ -263,17 +263,17 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         break;
       }
       case SEC_FUNCTION: {
-        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1 + (fast ? 2 : 0), (w) => {
+        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0), (w) => {
           for (const a of allocators) w.u32(funcTypeIndexOf(m, a.index));
           for (const f of trampolineTargets) w.u32(funcTypeIndexOf(m, f));
           w.u32(resetType);
-          if (fast) { w.u32(knownType); w.u32(logType); }
+          if (fast) w.u32(knownType);
         }));
         break;
       }
       case SEC_GLOBAL: {
         const w = new ByteWriter(256);
-        w.u32(m.globals.length + (reach ? 3 : 1) + (fast ? 5 : 0));
+        w.u32(m.globals.length + (reach ? 3 : 1) + (fast ? 5 + 2 * allocators.length : 0));
         for (const g of m.globals) {
           w.bytes(bytes, g.start, g.init.start); // value type and mutability, verbatim
           constExpr(w, g.init);
@@ -283,7 +283,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b);
           w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
         }
-        if (fast) for (let i = 0; i < 5; i++) { w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b); }
+        if (fast) {
+          for (let i = 0; i < 5; i++) { w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b); }
+          for (let j = 0; j < allocators.length; j++) {
+            w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b);
+            w.u8(I32); w.u8(1); w.u8(0x41); w.s32(-1); w.u8(0x0b);
+          }
+        }
         emitSection(id, w);
         break;
       }
@@ -387,7 +393,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const bodyMap = new OffsetMapBuilder();
     const cs = new Uint32Array(2);
     const g = plan.graph;
-    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1 + (fast ? 2 : 0));
+    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0));
     let functions = 0;
     let sites = 0;
     const mem64 = false;
@@ -465,7 +471,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       bodyMap.clear();
     }
     const mappedEnd = cw.len;
-    allocators.forEach((a) => {
+    allocators.forEach((a, j) => {
       const t = funcType(m, a.index)!;
       const wb = wrapperBody(a.shape, t.params.length, t.results.length === 1, {
         target: shift(a.index),
@@ -475,7 +481,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         hookFree: hookIndex('free'),
         hookRealloc: hookIndex('realloc'),
         known: knownFunction,
-        log: logFunction,
+        cacheCtxGlobal: cacheGlobal(j),
+        cacheHandleGlobal: fast ? cacheGlobal(j) + 1 : -1,
+        logPos: logPosGlobal,
+        logEnd: logEndGlobal,
+        logStart: logStartGlobal,
+        hookFlush: hookIndex('flush'),
       });
       cw.u32(wb.length);
       cw.bytes(wb);
@@ -493,9 +504,6 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       const kb = knownBody(knownBaseGlobal, knownMaskGlobal);
       cw.u32(kb.length);
       cw.bytes(kb);
-      const lb = logBody(logPosGlobal, logEndGlobal, logStartGlobal, hookIndex('flush'));
-      cw.u32(lb.length);
-      cw.bytes(lb);
     }
     out.u8(SEC_CODE);
     out.u32(cw.len);
@@ -523,7 +531,6 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       nn.functions.set(resetFunction, 'kmemleak_reset');
       if (fast) {
         nn.functions.set(knownFunction, 'kmemleak_known_context');
-        nn.functions.set(logFunction, 'kmemleak_log_event');
       }
       for (const [i, v] of names.locals) nn.locals.set(shift(i), v);
       for (const [i, v] of names.labels) nn.labels.set(shift(i), v);
@@ -542,6 +549,11 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         nn.globals.set(knownBaseGlobal, EXPORT_KNOWN_BASE);
         nn.globals.set(knownMaskGlobal, EXPORT_KNOWN_MASK);
         nn.globals.set(logStartGlobal, EXPORT_LOG_START);
+        allocators.forEach((a, j) => {
+          const base = names.functions.get(a.index) ?? a.name;
+          nn.globals.set(cacheGlobal(j), `__kmemleak_cache_ctx_${base}`);
+          nn.globals.set(cacheGlobal(j) + 1, `__kmemleak_cache_handle_${base}`);
+        });
       }
       nn.elements = names.elements;
       nn.data = names.data;

@@ -26,10 +26,21 @@
  * The fast path (calling context on, see event-log.ts): before calling the alloc or free hook, the
  * wrapper looks its context up in the known-context table that the host keeps in linear memory
  * (`known(ctx)` -> the backtrace handle the host stored for it, or -1). A known context means the
- * host has the stack already: the wrapper appends (ptr, size, handle) to the event log instead of
- * leaving wasm (size 0xffffffff marks a free), and calls flush() when the log is full. An unknown
+ * host has the stack already: the wrapper appends (ptr, size, handle) to the event log itself,
+ * inline, instead of leaving wasm (size 0xffffffff marks a free; a free of the block the previous
+ * event allocated cancels that event instead), and calls flush() when the log reaches the end the
+ * host set for this batch (logEnd, read at every append: the host resizes batches). An unknown
  * context takes the hook, whose host side captures the stack and adds the context to the table.
  * With the table's base 0 (the host did not set it up) every event takes its hook.
+ *
+ * Each wrapper keeps a one-entry cache of known(): the last context that known() answered with a
+ * handle, and that handle (two globals, initially 0 and -1). A repeated context (a loop calling
+ * malloc from one place) skips the table probe. This relies on event-log.ts: a table entry is
+ * only ever added, never removed or changed, so a handle once returned for a context stays its
+ * handle for the instance's life. -1 is never cached: an unknown context keeps taking its hook
+ * until the host has captured its stack. (The cache's initial pair (0, -1) is right as it stands:
+ * the host never stores context 0, so known(0) is -1.) Measured: bench/RESULTS.md, "Wrapper fast
+ * path (one-entry cache)".
  */
 import { ByteWriter, I32, I64 } from '../binary/index.js';
 import type { AllocShape } from './allocators.js';
@@ -43,55 +54,101 @@ export interface WrapperIndices {
   hookAlloc: number;
   hookFree: number;
   hookRealloc: number;
-  /** The known-context lookup and the event-log append functions; -1 without the fast path. */
+  /** The rest is the fast path's, all -1 without it. The known-context lookup function. */
   known: number;
-  log: number;
+  /** This wrapper's one-entry cache of known(): the last known context (i64), its handle (i32). */
+  cacheCtxGlobal: number;
+  cacheHandleGlobal: number;
+  /** The event log: next free byte, end, start (see event-log.ts) and the flush hook. */
+  logPos: number;
+  logEnd: number;
+  logStart: number;
+  hookFlush: number;
 }
 
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, GLOBAL_GET = 0x23, GLOBAL_SET = 0x24, I32_CONST = 0x41,
-  I64_CONST = 0x42, CALL = 0x10, BLOCK = 0x02, IF = 0x04, ELSE = 0x05, END = 0x0b, BR_IF = 0x0d, I32_ADD = 0x6a,
-  I32_MUL = 0x6c, I32_AND = 0x71, I32_EQZ = 0x45, I32_NE = 0x47, I32_WRAP_I64 = 0xa7, I64_SHR_U = 0x88,
-  I32_LOAD = 0x28, VOID = 0x40;
+  I64_CONST = 0x42, CALL = 0x10, BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c,
+  BR_IF = 0x0d, RETURN = 0x0f, UNREACHABLE = 0x00, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71,
+  I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, I32_GT_U = 0x4b,
+  I32_GE_U = 0x4f, I64_EQ = 0x51, I32_WRAP_I64 = 0xa7, I64_SHR_U = 0x88, I32_LOAD = 0x28, I64_LOAD = 0x29,
+  I32_STORE = 0x36, VOID = 0x40;
+
+/** The hash of a context in the known-context table; event-log.ts computes the same in JS. */
+export const KNOWN_HASH_MULTIPLIER = 0x9e3779b1;
+/** Bytes per known-context entry: key (i64), handle + 1 (i32, 0 = empty), padding. */
+export const KNOWN_ENTRY_BYTES = 16;
+/** Bytes per event: ptr, size (0xffffffff = free), backtrace handle. */
+export const EVENT_BYTES = 12;
 
 /** Encodes the body (locals + code, without the size prefix) of the wrapper for F. */
 export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean, ix: WrapperIndices): Uint8Array {
-  const w = new ByteWriter(128);
+  const w = new ByteWriter(192);
   const R = nParams; // i32 result of F
   const P = nParams + 1; // i32 scratch (posix_memalign's block)
   const S = nParams + 2; // i32 the block's size
   const H = nParams + 3; // i32 the context's backtrace handle (fast path)
-  const C = nParams + 4; // i64 entry context
+  const Q = nParams + 4; // i32 the event's address in the log (fast path)
+  const C = nParams + 5; // i64 entry context
   w.u32(2);
-  w.u32(4); w.u8(I32);
+  w.u32(5); w.u8(I32);
   w.u32(1); w.u8(I64);
   const op = (b: number): void => w.u8(b);
   const lget = (i: number): void => { op(LOCAL_GET); w.u32(i); };
+  const lset = (i: number): void => { op(LOCAL_SET); w.u32(i); };
+  const ltee = (i: number): void => { op(LOCAL_TEE); w.u32(i); };
+  const gget = (i: number): void => { op(GLOBAL_GET); w.u32(i); };
+  const gset = (i: number): void => { op(GLOBAL_SET); w.u32(i); };
+  const i32c = (v: number): void => { op(I32_CONST); w.s32(v); };
   const call = (f: number): void => { op(CALL); w.u32(f); };
   const ctxArgs = (): void => {
     if (ix.ctxGlobal < 0) {
-      op(I32_CONST); w.s32(0);
-      op(I32_CONST); w.s32(0);
+      i32c(0);
+      i32c(0);
       return;
     }
     lget(C); op(I32_WRAP_I64);
     lget(C); op(I64_CONST); w.s64(32n); op(I64_SHR_U); op(I32_WRAP_I64);
   };
   const depthAdd = (d: number): void => {
-    op(GLOBAL_GET); w.u32(ix.depthGlobal);
-    op(I32_CONST); w.s32(d);
-    op(I32_ADD);
-    op(GLOBAL_SET); w.u32(ix.depthGlobal);
+    gget(ix.depthGlobal); i32c(d); op(I32_ADD); gset(ix.depthGlobal);
   };
   const callTarget = (): void => {
     depthAdd(1);
     for (let i = 0; i < nParams; i++) lget(i);
     call(ix.target);
-    if (returns) { op(LOCAL_SET); w.u32(R); }
+    if (returns) lset(R);
     depthAdd(-1);
   };
   /**
+   * Appends the event (ptr, S or FREE, H) to the log. A free of the block that the previous event
+   * allocated drops that event instead (malloc/free churn then never leaves wasm; the host's
+   * flush cancels the pairs this misses) and branches to `done`, the label depth (counted from
+   * where this code starts) of a block whose end skips the rest of the record.
+   */
+  const appendEvent = (ptr: number, isFree: boolean, done: number): void => {
+    if (isFree) {
+      gget(ix.logPos); ltee(Q); gget(ix.logStart); op(I32_GT_U);
+      op(IF); op(VOID);
+      lget(Q); i32c(EVENT_BYTES); op(I32_SUB); ltee(Q);
+      op(I32_LOAD); w.u32(2); w.u32(0); lget(ptr); op(I32_EQ);
+      lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(-1); op(I32_NE);
+      op(I32_AND);
+      op(IF); op(VOID);
+      lget(Q); gset(ix.logPos); op(BR); w.u32(done + 2);
+      op(END);
+      op(END);
+    }
+    gget(ix.logPos); ltee(Q);
+    lget(ptr); op(I32_STORE); w.u32(2); w.u32(0);
+    lget(Q); if (isFree) i32c(-1); else lget(S); op(I32_STORE); w.u32(2); w.u32(4);
+    lget(Q); lget(H); op(I32_STORE); w.u32(2); w.u32(8);
+    lget(Q); i32c(EVENT_BYTES); op(I32_ADD); ltee(Q); gset(ix.logPos);
+    lget(Q); gget(ix.logEnd); op(I32_GE_U);
+    op(IF); op(VOID); call(ix.hookFlush); op(END);
+  };
+  /**
    * Records an allocation of [ptr, ptr+S) (isFree: a free of ptr): the event log when the context
-   * is known, else the hook.
+   * is known, else the hook. Sits directly in the block that outermostOnly opens.
    */
   const record = (ptr: number, isFree: boolean): void => {
     const slow = (): void => {
@@ -101,12 +158,23 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       call(isFree ? ix.hookFree : ix.hookAlloc);
     };
     if (ix.known < 0 || ix.ctxGlobal < 0) { slow(); return; }
-    lget(C); call(ix.known); op(LOCAL_TEE); w.u32(H);
-    op(I32_CONST); w.s32(-1); op(I32_NE);
+    // H = C == cached context ? cached handle : known(C), which is cached unless -1.
+    lget(C); gget(ix.cacheCtxGlobal); op(I64_EQ);
+    op(IF); op(I32);
+    gget(ix.cacheHandleGlobal);
+    op(ELSE);
+    lget(C); call(ix.known); ltee(H);
+    i32c(-1); op(I32_NE);
     op(IF); op(VOID);
-    lget(ptr);
-    if (isFree) { op(I32_CONST); w.s32(-1); } else lget(S);
-    lget(H); call(ix.log);
+    lget(C); gset(ix.cacheCtxGlobal);
+    lget(H); gset(ix.cacheHandleGlobal);
+    op(END);
+    lget(H);
+    op(END);
+    ltee(H);
+    i32c(-1); op(I32_NE);
+    op(IF); op(VOID);
+    appendEvent(ptr, isFree, 1);
     op(ELSE);
     slow();
     op(END);
@@ -114,12 +182,12 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
   /** block; skip unless depth == 0 */
   const outermostOnly = (): void => {
     op(BLOCK); op(VOID);
-    op(GLOBAL_GET); w.u32(ix.depthGlobal);
+    gget(ix.depthGlobal);
     op(BR_IF); w.u32(0);
   };
   if (ix.ctxGlobal >= 0) {
-    op(GLOBAL_GET); w.u32(ix.ctxGlobal);
-    op(LOCAL_SET); w.u32(C);
+    gget(ix.ctxGlobal);
+    lset(C);
   }
   switch (shape.kind) {
     case 'alloc':
@@ -128,7 +196,7 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(R); op(I32_EQZ); op(BR_IF); w.u32(0);
       lget(shape.size);
       if (shape.count !== undefined) { lget(shape.count); op(I32_MUL); }
-      op(LOCAL_SET); w.u32(S);
+      lset(S);
       record(R, false);
       op(END);
       lget(R);
@@ -149,7 +217,7 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(shape.ptr); lget(R); lget(shape.size); ctxArgs(); call(ix.hookRealloc);
       op(ELSE);
       lget(shape.size); op(I32_EQZ);
-      lget(shape.ptr); op(I32_CONST); w.s32(0); op(I32_NE);
+      lget(shape.ptr); i32c(0); op(I32_NE);
       op(I32_AND);
       op(IF); op(VOID);
       lget(shape.ptr); ctxArgs(); call(ix.hookFree);
@@ -163,9 +231,9 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       outermostOnly();
       lget(R); op(BR_IF); w.u32(0);
       lget(shape.out); op(I32_LOAD); w.u32(2); w.u32(0);
-      op(LOCAL_TEE); w.u32(P);
+      ltee(P);
       op(I32_EQZ); op(BR_IF); w.u32(0);
-      lget(shape.size); op(LOCAL_SET); w.u32(S);
+      lget(shape.size); lset(S);
       record(P, false);
       op(END);
       lget(R);
@@ -223,17 +291,6 @@ export function resetBody(depthGlobal: number, ctxGlobal: number, levelGlobal: n
   return w.result();
 }
 
-const I32_EQ = 0x46, I32_GT_U = 0x4b;
-const LOOP = 0x03, BR = 0x0c, RETURN = 0x0f, UNREACHABLE = 0x00, I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76,
-  I32_SUB = 0x6b, I32_GE_U = 0x4f, I32_STORE = 0x36, I64_LOAD = 0x29, I64_EQ = 0x51;
-
-/** The hash of a context in the known-context table; event-log.ts computes the same in JS. */
-export const KNOWN_HASH_MULTIPLIER = 0x9e3779b1;
-/** Bytes per known-context entry: key (i64), handle + 1 (i32, 0 = empty), padding. */
-export const KNOWN_ENTRY_BYTES = 16;
-/** Bytes per event: ptr, size (0xffffffff = free), backtrace handle. */
-export const EVENT_BYTES = 12;
-
 /**
  * `known(ctx: i64) -> i32`: the backtrace handle the host stored for ctx in the known-context
  * table (open addressing, linear probing, at global knownBase with mask knownMask), or -1 when
@@ -266,42 +323,6 @@ export function knownBody(baseGlobal: number, maskGlobal: number): Uint8Array {
   op(BR); w.u32(0);
   op(END);
   op(UNREACHABLE);
-  op(END);
-  return w.result();
-}
-
-/**
- * `log(ptr, size, handle)`: appends one event at global logPos (or, for a free of the block the
- * last event allocated, drops that event); calls the flush hook when the log reaches logEnd.
- */
-export function logBody(posGlobal: number, endGlobal: number, startGlobal: number, hookFlush: number): Uint8Array {
-  const w = new ByteWriter(128);
-  const op = (b: number): void => w.u8(b);
-  const P = 3;
-  w.u32(1); w.u32(1); w.u8(I32);
-  // A free of the block that the previous event allocated cancels that event, so malloc/free
-  // churn never leaves wasm (the host's flush cancels the pairs this misses).
-  op(LOCAL_GET); w.u32(1); op(I32_CONST); w.s32(-1); op(I32_EQ);
-  op(GLOBAL_GET); w.u32(posGlobal); op(LOCAL_TEE); w.u32(P);
-  op(GLOBAL_GET); w.u32(startGlobal); op(I32_GT_U);
-  op(I32_AND);
-  op(IF); op(VOID);
-  op(LOCAL_GET); w.u32(P); op(I32_CONST); w.s32(EVENT_BYTES); op(I32_SUB); op(LOCAL_TEE); w.u32(P);
-  op(I32_LOAD); w.u32(2); w.u32(0); op(LOCAL_GET); w.u32(0); op(I32_EQ);
-  op(LOCAL_GET); w.u32(P); op(I32_LOAD); w.u32(2); w.u32(4); op(I32_CONST); w.s32(-1); op(I32_NE);
-  op(I32_AND);
-  op(IF); op(VOID);
-  op(LOCAL_GET); w.u32(P); op(GLOBAL_SET); w.u32(posGlobal); op(RETURN);
-  op(END);
-  op(END);
-  op(GLOBAL_GET); w.u32(posGlobal); op(LOCAL_TEE); w.u32(P);
-  op(LOCAL_GET); w.u32(0); op(I32_STORE); w.u32(2); w.u32(0);
-  op(LOCAL_GET); w.u32(P); op(LOCAL_GET); w.u32(1); op(I32_STORE); w.u32(2); w.u32(4);
-  op(LOCAL_GET); w.u32(P); op(LOCAL_GET); w.u32(2); op(I32_STORE); w.u32(2); w.u32(8);
-  op(LOCAL_GET); w.u32(P); op(I32_CONST); w.s32(EVENT_BYTES); op(I32_ADD); op(LOCAL_TEE); w.u32(P);
-  op(GLOBAL_SET); w.u32(posGlobal);
-  op(LOCAL_GET); w.u32(P); op(GLOBAL_GET); w.u32(endGlobal); op(I32_GE_U);
-  op(IF); op(VOID); op(CALL); w.u32(hookFlush); op(END);
   op(END);
   return w.result();
 }
