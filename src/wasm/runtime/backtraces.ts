@@ -10,10 +10,15 @@
  * Whether a function is allocator code is decided once per function index and remembered in a
  * typed array. Depth 0 is stacks off: nothing is ever captured and every handle is 0 (the depot's
  * empty trace), but contexts are still counted and cached, so the event log's fast path stays on.
+ * A context not seen before is first given to the context solver (context-solver.ts), which
+ * rebuilds its trace from traces already captured when it can prove the result equal to a capture
+ * (recursion); otherwise the stack is captured and the solver learns from it.
+ * KMEMLEAK_CONTEXT_SOLVER=off in the environment turns the solver off (comparisons, bisecting).
  */
 import type { Frame } from '../../symbolize/frame.js';
 import { isAllocatorName, isStartupName } from './allocator-frames.js';
 import { ContextCache } from './context-cache.js';
+import { ContextSolver, RawChain } from './context-solver.js';
 import type { DepotPort } from './engine-port.js';
 import { MAX_TRACE, StackCapture, type OriginalMap } from './stack-capture.js';
 
@@ -80,15 +85,31 @@ export class Backtraces {
     private readonly allocator: AllocatorFrames,
     /** Frames kept per trace, 0..MAX_TRACE (validated by the caller); 0: no trace is captured. */
     readonly depth: number = MAX_TRACE,
+    /** Whether unknown contexts go to the context solver first (only with a rewriter's map). */
+    solver: boolean = process.env['KMEMLEAK_CONTEXT_SOLVER'] !== 'off',
   ) {
-    this.capture = new StackCapture(map, (f, o) => allocator.hidden(f, o), Math.max(1, depth));
+    const hidden = (f: number, o: number): boolean => allocator.hidden(f, o);
+    this.capture = new StackCapture(map, hidden, Math.max(1, depth));
+    if (solver && map && depth > 0) {
+      this.solver = new ContextSolver(depot, depth, hidden);
+      this.chain = new RawChain(this.capture.limit + 8);
+    }
   }
+
+  private readonly solver: ContextSolver | null = null;
+  private readonly chain: RawChain | null = null;
+  /** Unknown contexts whose trace the solver rebuilt without a capture. */
+  solved = 0;
 
   /** The caller's backtrace, captured now (0, the empty trace, at depth 0). */
   here(): number {
     if (this.depth === 0) return 0;
     this.captures++;
-    const n = this.capture.capture(this.scratch);
+    return this.save(this.capture.capture(this.scratch));
+  }
+
+  /** Saves the first n frames of the scratch buffer and classifies the trace. */
+  private save(n: number): number {
     const handle = this.depot.save(this.scratch, 2 * n);   // the depot counts u32 words
     if (n > 0 && this.allocator.startup(this.scratch[0]!, this.scratch[1]!)) {
       if (handle >= this.startupFlags.length) {
@@ -110,7 +131,22 @@ export class Backtraces {
   forContext(lo: number, hi: number): number {
     const h = this.cache.get(lo, hi);
     if (h >= 0) return h;
-    const handle = this.here();
+    let handle: number;
+    const solver = this.solver;
+    if (solver !== null && solver.active) {
+      const n = solver.solve(lo, hi, this.scratch);
+      if (n >= 0) {
+        handle = this.save(n);
+        solver.commit(handle);
+        this.solved++;
+      } else {
+        this.captures++;
+        handle = this.save(this.capture.capture(this.scratch, this.chain));
+        solver.learn(lo, hi, this.chain!, handle);
+      }
+    } else {
+      handle = this.here();
+    }
     this.cache.set(lo, hi, handle);
     return handle;
   }

@@ -17,7 +17,13 @@ import { join } from 'node:path';
 import { fromParts, toParts, type Instrumented, type InstrumentedMeta } from '../instrument/index.js';
 import type { Layout } from '../layout/index.js';
 
-const MAGIC = 'KMLC3\n';
+/**
+ * The entry format AND the rewriter's output version: the key does not cover our own code, so a
+ * change to what instrument() or staticLayout() produce must bump this, or runs would be served
+ * rewrites from the old code. test/runtime/prepare-cache-version.test.ts fails until it is bumped.
+ */
+export const CACHE_VERSION = 'KMLC4';
+const MAGIC = CACHE_VERSION + '\n';
 const DIGEST = 32;   // SHA-256 of everything after it: a flipped bit anywhere is a miss
 
 export interface CachedPrepare {

@@ -14,6 +14,8 @@
  * hidden first), and V8 is asked for fewer call sites.
  */
 
+import type { RawChain } from './context-solver.js';
+
 /** kmemleak's MAX_TRACE. */
 export const MAX_TRACE = 16;
 
@@ -114,8 +116,15 @@ export class StackCapture {
     private readonly depth = keep + 16,
   ) {}
 
-  /** Writes up to `keep` (funcIndex, offset) pairs into `out`; returns the frame count. */
-  capture(out: Uint32Array): number {
+  /** Wasm frames V8 is asked for: `keep` kept plus room for hidden and dropped ones. */
+  get limit(): number { return this.depth; }
+
+  /**
+   * Writes up to `keep` (funcIndex, offset) pairs into `out`; returns the frame count. With a
+   * `chain`, also every original frame seen, hidden ones included (context-solver.ts learns
+   * from it), and whether the stack was seen whole.
+   */
+  capture(out: Uint32Array, chain: RawChain | null = null): number {
     const savedPrepare = Error.prepareStackTrace;
     const savedLimit = Error.stackTraceLimit;
     const holder: { stack?: unknown } = {};
@@ -130,20 +139,23 @@ export class StackCapture {
       Error.stackTraceLimit = savedLimit;
     }
     if (!Array.isArray(sites)) return 0;
+    chain?.reset(sites.length < this.depth + JS_FRAME_ALLOWANCE);
     const max = Math.min(this.keep, MAX_TRACE, out.length >>> 1);
     const f = this.scratch;
     let n = 0;
-    for (let i = 0; i < sites.length && n < max; i++) {
-      if (!siteFrame(sites[i] as CallSiteLike, f)) continue;
+    for (let i = 0; i < sites.length && (n < max || chain); i++) {
+      if (!siteFrame(sites[i] as CallSiteLike, f)) { chain?.skipped(); continue; }
       let fn = f.funcIndex;
       let off = f.offset;
       if (this.map) {
         const of = this.map.originalFunction(fn);
-        if (of === undefined || of === null || of < 0) continue;   // the detector's own code
+        if (of === undefined || of === null || of < 0) { chain?.skipped(); continue; }   // the detector's own code
         const oo = this.map.originalOffset(off);
         fn = of;
         off = oo === undefined || oo === null || oo < 0 ? 0 : oo;
       }
+      chain?.push(fn, off);
+      if (n >= max) continue;
       if (n === 0 && this.hideAtTop(fn, off)) continue;
       out[2 * n] = fn;
       out[2 * n + 1] = off;
