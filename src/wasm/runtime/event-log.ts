@@ -20,6 +20,8 @@
  * - Events are replayed in program order, and before anything that reads or changes the engine
  *   out of band: every slow-path hook, annotation, scan, control command and the exit scan
  *   flushes first (HookWiring.enter does, and the runtime before scans).
+ * - Entries of the known-context table are only ever added, never removed or changed: each
+ *   wrapper caches the last (context, handle) pair it read from it (instrument/wrappers.ts).
  * - A context enters the table only after its stack was captured while live, so every logged
  *   handle is the exact backtrace of its event; a free's handle is its caller's, for warnings.
  * - flush allocates no JS objects.
