@@ -6,7 +6,8 @@
 // $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak; KMEMLEAK_CACHE=off disables it). Its name carries
 // the bundle's size, mtime and inode and Node's version, because V8 checks only the source's
 // length before trusting cached code. V8 rejects data that does not match (then it is rewritten);
-// any failure to read or write it just means a slower start.
+// any failure to read or write it just means a slower start. A cache file owned by another user
+// or writable by group or others (a shared KMEMLEAK_CACHE_DIR) is not read: it would be code.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,7 +25,7 @@ function writeAtomically(file, data) {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, data);
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch {
     try { fs.unlinkSync(tmp); } catch { /* nothing to clean */ }
@@ -39,7 +40,12 @@ function loadCli(file) {
   const cacheFile = dir && path.join(dir, `cli-${process.version}-${st.size}-${Math.floor(st.mtimeMs)}-${st.ino}.v8`);
   let cachedData;
   if (cacheFile) {
-    try { cachedData = fs.readFileSync(cacheFile); } catch { /* first run */ }
+    try {
+      // Compiled code we would run: only from a file this user owns and nobody else can write.
+      const cst = fs.statSync(cacheFile);
+      const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+      if ((uid < 0 || cst.uid === uid) && (cst.mode & 0o022) === 0) cachedData = fs.readFileSync(cacheFile);
+    } catch { /* first run */ }
   }
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   // The bundle has no import() left (scripts/bundle-cli.mjs): code from the cache could not run one.

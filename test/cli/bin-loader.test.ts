@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, ROOT } from './helpers.js';
@@ -52,6 +52,17 @@ describe('bin/kmemleak and the code cache', () => {
     const again = run(dir);
     expect(again).toEqual(first);
     expect(readFileSync(path).equals(garbage)).toBe(false);
+  });
+
+  it('a cache file others could write is not used (it would be code), and is replaced', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-codecache-'));
+    const first = run(dir);
+    const [file] = codeCaches(dir);
+    const path = join(dir, file!);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    chmodSync(path, 0o666);
+    expect(run(dir)).toEqual(first);
+    expect(statSync(path).mode & 0o777).toBe(0o600);   // rewritten: it was treated as absent
   });
 
   it('KMEMLEAK_CACHE=off: no cache file', () => {

@@ -4,7 +4,7 @@
  * corrupt or truncated entry is a miss, never an error; KMEMLEAK_CACHE=off writes nothing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, run } from './helpers.js';
@@ -40,6 +40,18 @@ describe('the prepare cache', () => {
     await run(fixture('tool.wasm'), ['leak', '1']);
     await run(fixture('tool.wasm'), ['leak', '1'], { callingContext: false });
     expect(entries()).toHaveLength(2);
+  });
+
+  it('an entry others could have written is a miss (it is code we would run), then replaced', async () => {
+    const first = await run(fixture('tool.wasm'), ['leak', '2']);
+    const [name] = entries();
+    const file = join(dir, name!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    chmodSync(file, 0o666);
+    const again = await run(fixture('tool.wasm'), ['leak', '2']);
+    expect(norm(again.err)).toBe(norm(first.err));
+    // A hit leaves the file alone; the miss rewrote it, private again.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('a corrupt or truncated entry is a miss, and the run is the same', async () => {

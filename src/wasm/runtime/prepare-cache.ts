@@ -7,11 +7,13 @@
  * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak).
  *
  * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
- * never an error, and a failure to write is silent. Entries are written to a temporary file and
+ * never an error, and a failure to write is silent. An entry is code we run: one that another
+ * user owns or could have written (group- or world-writable), e.g. in a shared
+ * KMEMLEAK_CACHE_DIR, is a miss too. Entries are written to a temporary file and
  * renamed, so a reader never sees half an entry.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fromParts, toParts, type Instrumented, type InstrumentedMeta } from '../instrument/index.js';
@@ -54,9 +56,17 @@ export function cacheFile(original: Uint8Array, shape: unknown): string | null {
   return join(dir, h.digest('hex') + '.kml');
 }
 
+/** The file is ours alone: owned by this user and writable by nobody else (POSIX; else true). */
+function ownedByUs(file: string): boolean {
+  const st = statSync(file);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  return (uid < 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
 export function readCached(file: string | null): CachedPrepare | null {
   if (!file) return null;
   try {
+    if (!ownedByUs(file)) return null;
     const buf = readFileSync(file);
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
@@ -112,7 +122,7 @@ export function writeCached(file: string | null, entry: CachedPrepare): void {
     const dir = file.slice(0, file.lastIndexOf('/'));
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, out);
+    writeFileSync(tmp, out, { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     /* a cache that cannot be written is only slower */
