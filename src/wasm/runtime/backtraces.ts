@@ -69,6 +69,11 @@ export class AllocatorFrames {
   }
 }
 
+/** An environment variable where there is one (Node); undefined in a browser. */
+function envSetting(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
 export class Backtraces {
   private readonly scratch = new Uint32Array(2 * MAX_TRACE);
   private readonly cache = new ContextCache();
@@ -86,7 +91,7 @@ export class Backtraces {
     /** Frames kept per trace, 0..MAX_TRACE (validated by the caller); 0: no trace is captured. */
     readonly depth: number = MAX_TRACE,
     /** Whether unknown contexts go to the context solver first (only with a rewriter's map). */
-    solver: boolean = process.env['KMEMLEAK_CONTEXT_SOLVER'] !== 'off',
+    solver: boolean = envSetting('KMEMLEAK_CONTEXT_SOLVER') !== 'off',
   ) {
     const hidden = (f: number, o: number): boolean => allocator.hidden(f, o);
     this.capture = new StackCapture(map, hidden, Math.max(1, depth));
