@@ -28,6 +28,10 @@
  * - An object freed while the scan runs (between chunks) is forgotten (forget(): need 0), and a
  *   queued or in-progress one is skipped: its slot is no longer live, and the table parks freed
  *   slots until the scan ends.
+ * - `whites` counts the entries still white; a flood that leaves none ends the scan there (no
+ *   checksum or report pass has anything to do).
+ * - Reading ahead (floodQueue, sparse generations of small objects) only loads words; it changes
+ *   nothing, so the result does not depend on it.
  * - The hot loops allocate nothing: queue, candidates and the range stack are typed arrays.
  */
 
