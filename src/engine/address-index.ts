@@ -84,14 +84,20 @@ export class AddressSnapshot {
     const keys = this.keys;
     const ends = this.tmpKey;
     const vals = this.vals;
-    // Absolute ends, dropping the newer of two overlapping objects (rare: a slow path per pair).
-    let m = computeEnds(keys, vals, t.size, ends, n);
-    if (m < 0) m = this.resolveOverlaps(t, n, dropOverlap);
+    let lo = n > 0 ? keys[0] : 0;
+    // Entries straight from the sorted starts; on an overlap (rare), absolute ends are redone,
+    // dropping the newer of each overlapping pair, and the entries filled from them.
+    let m = fillDisjoint(this.ent, keys, vals, t.size, n, lo);
+    let lastEnd = m > 0 ? (this.ent[4 * m - 3] >>> 0) + lo : 0;
+    if (m < 0) {
+      m = this.resolveOverlaps(t, n, dropOverlap);
+      lo = m > 0 ? keys[0] : 0;
+      fillEntries(this.ent, keys, ends, vals, m, lo);
+      lastEnd = m > 0 ? ends[m - 1] : 0;
+    }
     this.n = m;
-    const lo = m > 0 ? keys[0] : 0;
-    fillEntries(this.ent, keys, ends, vals, m, lo);
     this.lo = lo;
-    this.span = m > 0 ? ends[m - 1] - lo : 0;
+    this.span = m > 0 ? lastEnd - lo : 0;
     this.small = this.span < 0x80000000;
     this.buildPages();
   }
@@ -226,16 +232,23 @@ function gatherLive(flags: Uint8Array, start: Uint32Array, hi: number, keys: Uin
   return n;
 }
 
-/** Ends of the sorted objects into ends; -1 as soon as two overlap (the caller resolves). */
-function computeEnds(keys: Uint32Array, vals: Uint32Array, size: Uint32Array, ends: Uint32Array, n: number): number {
+/**
+ * Entries of the sorted objects (start and end as offsets from lo, slot, need 0), in one pass;
+ * -1 as soon as two overlap (the caller resolves and refills).
+ */
+function fillDisjoint(ent: Int32Array, keys: Uint32Array, vals: Uint32Array, size: Uint32Array, n: number, lo: number): number {
   let prevEnd = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0, k = 0; i < n; i++, k += 4) {
     const st = keys[i];
     if (i > 0 && st < prevEnd) return -1;
-    const sz = size[vals[i]];
+    const s = vals[i];
+    const sz = size[s];
     const e = st + (sz === 0 ? 1 : sz);
     prevEnd = e > 0xffffffff ? 0xffffffff : e;
-    ends[i] = prevEnd;
+    ent[k] = st - lo;
+    ent[k + 1] = prevEnd - lo;
+    ent[k + 2] = s;
+    ent[k + 3] = 0;
   }
   return n;
 }
