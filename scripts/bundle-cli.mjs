@@ -6,7 +6,8 @@
 // dynamically in the sources: the bundle initialises it on first use. bin/kmemleak uses the
 // bundle when it exists, else dist/cli/main.js.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -56,3 +57,7 @@ await build({
   define: { 'import.meta.url': '__kmlBundleUrl' },
   banner: { js: "const __kmlBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// The source-map package reads its wasm decoder from beside its own code (`__dirname`), which in
+// the bundle is dist/cli-bundle/.
+const require = createRequire(import.meta.url);
+copyFileSync(require.resolve('source-map/lib/mappings.wasm'), outdir + '/mappings.wasm');

@@ -65,6 +65,12 @@ describe('bin/kmemleak and the code cache', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);   // rewritten: it was treated as absent
   });
 
+  it('--source-map works from the bundle (its wasm decoder ships beside it)', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', '--allocator', 'malloc=my_alloc,free=my_release',
+      '--source-map', fixture('custom.map'), fixture('custom.wasm')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toMatch(/make_lost\+0x3\/0x7 custom\.c:20\n/);
+  });
+
   it('KMEMLEAK_CACHE=off: no cache file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kml-codecache-'));
     expect(run(dir, { KMEMLEAK_CACHE: 'off' }).code).toBe(23);
