@@ -28,8 +28,9 @@
  * (`known(ctx)` -> the backtrace handle the host stored for it, or -1). A known context means the
  * host has the stack already: the wrapper appends (ptr, size, handle) to the event log itself,
  * inline, instead of leaving wasm (size 0xffffffff marks a free; a free of the block the previous
- * event allocated cancels that event instead), and calls flush() when the log reaches the end the
- * host set for this batch (logEnd, read at every append: the host resizes batches). An unknown
+ * event allocated cancels that event instead, and lowers logEnd by two events, so cancelled pairs
+ * use up the batch too), and calls flush() when the log reaches the end the host set for this
+ * batch (logEnd, read at every append: the host resizes batches). An unknown
  * context takes the hook, whose host side captures the stack and adds the context to the table.
  * With the table's base 0 (the host did not set it up) every event takes its hook.
  *
@@ -134,7 +135,13 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(-1); op(I32_NE);
       op(I32_AND);
       op(IF); op(VOID);
-      lget(Q); gset(ix.logPos); op(BR); w.u32(done + 2);
+      lget(Q); gset(ix.logPos);
+      // The pair still spends two events of the batch: a loop that only allocates and frees
+      // must reach flush (the host's safe point) as often as one that logs.
+      gget(ix.logEnd); i32c(2 * EVENT_BYTES); op(I32_SUB); gset(ix.logEnd);
+      lget(Q); gget(ix.logEnd); op(I32_GE_U);
+      op(IF); op(VOID); call(ix.hookFlush); op(END);
+      op(BR); w.u32(done + 2);
       op(END);
       op(END);
     }

@@ -89,6 +89,8 @@ export class EventLog {
   private gen = 0;
   /** When the previous flush ended (ms), to size the next batch. */
   private lastFlush = 0;
+  /** The end this batch started with (the wrappers lower g.end as they cancel pairs). */
+  private batchEnd = 0;
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
 
@@ -115,7 +117,8 @@ export class EventLog {
     this.g.knownMask.value = KNOWN_CAPACITY - 1;
     this.g.pos.value = this.logStart;
     this.g.start.value = this.logStart;
-    this.g.end.value = this.logStart + MIN_BATCH * EVENT_BYTES;
+    this.batchEnd = this.logStart + MIN_BATCH * EVENT_BYTES;
+    this.g.end.value = this.batchEnd;
     this.lastFlush = now();
     this.g.knownBase.value = this.base;
     this.enabled = true;
@@ -147,7 +150,14 @@ export class EventLog {
   flush = (): void => {
     if (!this.enabled || this.flushing) return;
     const end = (this.g.pos.value as number) >>> 0;
-    if (end === this.logStart) return;
+    // Events this batch used: those in the log, and two per pair the wrappers cancelled in place
+    // (each lowered the batch's end by two events).
+    const used = (end - this.logStart + this.batchEnd - ((this.g.end.value as number) >>> 0)) / EVENT_BYTES;
+    if (end === this.logStart) {
+      // Only cancelled pairs: nothing to replay, but a new batch (the caller's safe point).
+      this.setBatch(used);
+      return;
+    }
     this.flushing = true;
     try {
       const u32 = new Uint32Array(this.memory.buffer);
@@ -162,10 +172,16 @@ export class EventLog {
       }
     } finally {
       this.g.pos.value = this.logStart;
-      this.g.end.value = this.logStart + this.nextBatch((end - this.logStart) / EVENT_BYTES) * EVENT_BYTES;
+      this.setBatch(used);
       this.flushing = false;
     }
   };
+
+  /** Starts the next batch, sized from the `used` events of the one just flushed. */
+  private setBatch(used: number): void {
+    this.batchEnd = this.logStart + this.nextBatch(used) * EVENT_BYTES;
+    this.g.end.value = this.batchEnd;
+  }
 
   /** The size of the next batch, from the rate of the one just flushed (see FLUSH_EVERY_MS). */
   private nextBatch(events: number): number {
