@@ -14,10 +14,13 @@ const BIN = join(ROOT, 'bin', 'kmemleak');
 const BUNDLE = join(ROOT, 'dist', 'cli-bundle', 'main.cjs');
 
 function run(cacheDir: string, extraEnv: Record<string, string> = {}) {
+  // The cache on, whatever the caller's environment says, unless the test turns it off.
+  const env: NodeJS.ProcessEnv = { ...process.env, KMEMLEAK_CACHE_DIR: cacheDir, ...extraEnv };
+  if (!('KMEMLEAK_CACHE' in extraEnv)) delete env['KMEMLEAK_CACHE'];
   const r = spawnSync(process.execPath, [BIN, 'run', fixture('tool.wasm'), 'leak', '1'], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, KMEMLEAK_CACHE_DIR: cacheDir, ...extraEnv },
+    env,
   });
   // Addresses are stable between runs of the same program; the allocation time is not.
   return { code: r.status, out: r.stdout, err: r.stderr.replace(/jiffies \d+/g, 'jiffies N') };
