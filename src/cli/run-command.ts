@@ -6,7 +6,7 @@
  * Invariant: returns the status `kmemleak run` exits with; errors propagate to main(), which
  * prints them as one line.
  */
-import { InputError } from '../wasm/runtime/errors.js';
+import { InputError, oneLine } from '../wasm/runtime/errors.js';
 import type { RunOptions } from '../wasm/runtime/options.js';
 import { runModule, type RunSession } from '../wasm/runtime/run.js';
 import type { CliIO } from './io.js';
@@ -30,7 +30,13 @@ export async function runCli(opts: RunOptions, io: CliIO): Promise<number> {
     const result = await runModule(opts, {
       err: io.err,
       onStart: async (session) => {
-        if (opts.control !== undefined && startControl) stop = await startControl(opts.control, session);
+        if (opts.control === undefined || !startControl) return;
+        try {
+          stop = await startControl(opts.control, session);
+        } catch (e) {
+          // A path we cannot serve on (no such directory, a file in the way) is the user's input.
+          throw new InputError(oneLine(e));
+        }
       },
     });
     return result.status;

@@ -44,6 +44,13 @@ describe('kmemleak run (process)', () => {
     expect(spawnCli(entry, ['run', '--exitcode', '0', fixture('tool.wasm'), 'leak', '1', 'exit', '6']).code).toBe(6);
   });
 
+  it('--control on a path that cannot be served: one line, exit 1, the program not run', () => {
+    const r = spawnCli(entry, ['run', '--control', '/nonexistent-kml-dir/x.sock', fixture('tool.wasm'), 'leak', '1']);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe('kmemleak: control file /nonexistent-kml-dir/x.sock: cannot listen (its directory does not exist)\n');
+  });
+
   it('KMEMLEAK=off runs without the detector', () => {
     const r = spawnCli(entry, ['run', fixture('tool.wasm'), 'leak', '1'], { env: { ...process.env, KMEMLEAK: 'off' } });
     expect(r).toMatchObject({ code: 0, err: '' });
