@@ -28,7 +28,11 @@ export async function startRunControl(
   session: ControlSession,
   opts: ThreadedOptions = {},
 ): Promise<() => Promise<void>> {
-  const server = await serveControlThreaded(path, engineHandler(session), opts);
+  // No signal handlers: a handler runs on the main thread, which the program holds while its wasm
+  // runs, so Ctrl-C would wait for the program to end. Without one, a signal ends the process at
+  // once; the socket file it leaves is a stale socket, replaced by the next server at that path
+  // (and `kmemleak ctl` on it says the program has exited).
+  const server = await serveControlThreaded(path, engineHandler(session), { cleanupOnSignal: false, ...opts });
   session.onPoll?.(() => server.poll());
   let stopped = false;
   return async () => {
