@@ -4,6 +4,7 @@
  * JS stack trace or Node warning on stderr.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,20 @@ describe('kmemleak run (process)', () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toBe('kmemleak: control file /nonexistent-kml-dir/x.sock: cannot listen (its directory does not exist)\n');
+  });
+
+  it('Ctrl-C ends a program served with --control at once, while its wasm holds the thread', async () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'kml-sig-')), 'c.sock');
+    // ~10^9 malloc/free pairs: minutes of work if the signal waited for the program.
+    const child = spawn(process.execPath, [entry, 'run', '--control', sock, fixture('tool.wasm'), 'churn', '1000000000'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(sock)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGINT');
+    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('KMEMLEAK=off runs without the detector', () => {
