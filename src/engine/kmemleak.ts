@@ -56,6 +56,9 @@ import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
 
+/** read() returns at most this many characters (then a line saying how many objects are left out). */
+const READ_LIMIT = 256 << 20;
+
 /** syncIndex runs at the latest after this many allocations (4 MiB of pending slot ids). */
 const UNINDEXED_MAX = 1 << 20;
 
@@ -374,21 +377,47 @@ export class Kmemleak {
 
   // ---- reports ------------------------------------------------------------------------------
 
-  /** The text report: reported, still unreferenced objects in allocation order. */
+  /**
+   * The text report: reported, still unreferenced objects in allocation order. One string, so it
+   * stops at READ_LIMIT characters with a line saying how many objects were left out (a JS
+   * string holds at most ~512M characters); eachLeak gives every object, for files.
+   */
   read(): string {
     if (this.state !== ACTIVE) return '';
     try {
       const slots = this.reportedSlots();
-      let out = '';
-      for (const s of slots) {
-        const rec = this.record(s);
-        out += formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace));
+      const parts: string[] = [];
+      let length = 0;
+      for (let i = 0; i < slots.length; i++) {
+        const rec = this.record(slots[i]);
+        const text = formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace));
+        if (length + text.length > READ_LIMIT) {
+          parts.push(`kmemleak: ${slots.length - i} more unreferenced objects not shown (the report exceeds ${READ_LIMIT >>> 20}M characters)\n`);
+          break;
+        }
+        parts.push(text);
+        length += text.length;
       }
-      return out;
+      return parts.join('');
     } catch (e) {
       this.internalError(e);
       return '';
     }
+  }
+
+  /**
+   * Calls visit with each reported, still unreferenced object, in allocation order (the objects
+   * read() lists, with no limit), and its text; returns how many. visit may throw (a full disk):
+   * that reaches the caller, the detector stays as it was.
+   */
+  eachLeak(visit: (rec: LeakRecord, text: string) => void): number {
+    if (this.state !== ACTIVE) return 0;
+    const slots = this.reportedSlots();
+    for (const s of slots) {
+      const rec = this.record(s);
+      visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace)));
+    }
+    return slots.length;
   }
 
   /** The same objects as read(), as records. */

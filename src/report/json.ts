@@ -44,20 +44,48 @@ export function jsonFrame(f: Frame): JsonFrame {
   return o;
 }
 
+export function jsonLeak(r: LeakRecord): JsonLeak {
+  return {
+    address: r.address,
+    size: r.size,
+    comm: r.comm,
+    pid: r.pid,
+    jiffies: r.jiffies,
+    crc: r.crc,
+    hex: r.hex,
+    backtrace: (r.backtrace ?? []).map(jsonFrame),
+  };
+}
+
 export function buildJsonReport(program: string, leaks: readonly LeakRecord[]): JsonReport {
   let bytes = 0;
   const out: JsonLeak[] = leaks.map((r) => {
     bytes += r.size;
-    return {
-      address: r.address,
-      size: r.size,
-      comm: r.comm,
-      pid: r.pid,
-      jiffies: r.jiffies,
-      crc: r.crc,
-      hex: r.hex,
-      backtrace: (r.backtrace ?? []).map(jsonFrame),
-    };
+    return jsonLeak(r);
   });
   return { program, leaks: out, summary: { leaks: out.length, bytes } };
+}
+
+/**
+ * The same report as `JSON.stringify(buildJsonReport(...), null, 2) + '\n'`, byte for byte, written
+ * a leak at a time: a report of millions of objects does not fit in one JS string.
+ */
+export class JsonReportWriter {
+  private count = 0;
+  private bytes = 0;
+
+  constructor(private readonly program: string, private readonly write: (text: string) => void) {}
+
+  leak(r: LeakRecord): void {
+    const head = this.count === 0 ? `{\n  "program": ${JSON.stringify(this.program)},\n  "leaks": [\n` : ',\n';
+    this.write(head + '    ' + JSON.stringify(jsonLeak(r), null, 2).replace(/\n/g, '\n    '));
+    this.count++;
+    this.bytes += r.size;
+  }
+
+  end(): void {
+    const summary = `"summary": {\n    "leaks": ${this.count},\n    "bytes": ${this.bytes}\n  }\n}\n`;
+    if (this.count === 0) this.write(`{\n  "program": ${JSON.stringify(this.program)},\n  "leaks": [],\n  ${summary}`);
+    else this.write(`\n  ],\n  ${summary}`);
+  }
 }

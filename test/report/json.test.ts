@@ -1,6 +1,6 @@
 // The JSON report (SPEC §6).
 import { describe, expect, test } from 'vitest';
-import { buildJsonReport } from '../../src/report/json.js';
+import { buildJsonReport, JsonReportWriter } from '../../src/report/json.js';
 import type { LeakRecord } from '../../src/engine/index.js';
 
 describe('JSON report', () => {
@@ -52,4 +52,22 @@ describe('JSON report', () => {
   test('no leaks: empty list and zero summary', () => {
     expect(buildJsonReport('p', [])).toEqual({ program: 'p', leaks: [], summary: { leaks: 0, bytes: 0 } });
   });
+});
+
+describe('JsonReportWriter (a leak at a time)', () => {
+  const frame = { function: 'make "it"', offset: 1, size: 2, file: 'x.c', line: 3, column: 4, funcIndex: 5 };
+  const recs: LeakRecord[] = [
+    { address: 16, size: 10, comm: 'a"b\\c', pid: 1, jiffies: 3, crc: '00ff00ff', hex: '01 02', trace: 7, backtrace: [frame, { ...frame, file: undefined, line: undefined, column: undefined }] },
+    { address: 32, size: 20, comm: 'c', pid: 2, jiffies: 4, crc: '00000000', hex: '', trace: 0 },
+    { address: 64, size: 0, comm: '\u00e9', pid: 3, jiffies: 5, crc: '12345678', hex: '00', trace: 1, backtrace: [] },
+  ];
+  for (const n of [0, 1, 3]) {
+    test(`${n} leaks: byte for byte what JSON.stringify of the whole report gives`, () => {
+      let out = '';
+      const w = new JsonReportWriter('dir/p "q".wasm', (t) => { out += t; });
+      for (const r of recs.slice(0, n)) w.leak(r);
+      w.end();
+      expect(out).toBe(JSON.stringify(buildJsonReport('dir/p "q".wasm', recs.slice(0, n)), null, 2) + '\n');
+    });
+  }
 });

@@ -3,14 +3,14 @@
  * the JSON report with --json FILE. Paths are checked for writability before the program runs
  * (without creating anything), so a typo in a path costs one line, not a whole run.
  *
- * Invariants: the text is exactly engine.read(); the JSON is src/report/json.ts's shape with
+ * Invariants: the text is engine.read()'s (without its length limit); the JSON is src/report/json.ts's shape with
  * `program` = the module's file name; a --report or --json file is written even when there is
  * nothing to report (an empty report, `"leaks": []`), so a stale file never survives a run.
  */
-import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kmemleak } from '../../engine/index.js';
-import { buildJsonReport } from '../../report/json.js';
+import { JsonReportWriter } from '../../report/json.js';
 import { InputError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
@@ -35,16 +35,52 @@ export function checkReportFiles(opts: RunOptions): void {
   }
 }
 
-/** Writes the reports; returns the number of objects reported. */
+/** Text is written out once this much has gathered (a few hundred objects' worth). */
+const CHUNK = 1 << 20;
+
+/**
+ * Writes the reports, an object at a time (a report of millions of objects does not fit in one
+ * JS string); returns the number of objects reported.
+ */
 export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string): number {
-  const text = engine.read();
-  const leaks = engine.leaks();
+  let textFd = -1;
+  let jsonFd = -1;
   try {
-    if (opts.report !== undefined) writeFileSync(opts.report, text);
-    else if (text) err(text);
-    if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(buildJsonReport(program, leaks), null, 2) + '\n');
+    if (opts.report !== undefined) textFd = openSync(opts.report, 'w');
+    if (opts.json !== undefined) jsonFd = openSync(opts.json, 'w');
+    let pending = '';
+    const flushText = (): void => {
+      if (pending === '') return;
+      if (textFd >= 0) writeAll(textFd, pending);
+      else err(pending);
+      pending = '';
+    };
+    let jsonPending = '';
+    const json = jsonFd >= 0 ? new JsonReportWriter(program, (t) => {
+      jsonPending += t;
+      if (jsonPending.length >= CHUNK) { writeAll(jsonFd, jsonPending); jsonPending = ''; }
+    }) : null;
+    const count = engine.eachLeak((rec, text) => {
+      pending += text;
+      if (pending.length >= CHUNK) flushText();
+      json?.leak(rec);
+    });
+    flushText();
+    if (json) {
+      json.end();
+      writeAll(jsonFd, jsonPending);
+    }
+    return count;
   } catch (e) {
     throw new InputError(`cannot write the report: ${oneLine(e)}`);
+  } finally {
+    if (textFd >= 0) closeSync(textFd);
+    if (jsonFd >= 0) closeSync(jsonFd);
   }
-  return leaks.length;
+}
+
+/** writeSync may write less than asked (a pipe, a signal): loop until every byte is out. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
