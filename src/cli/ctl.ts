@@ -42,7 +42,7 @@ export async function runCtl(path: string, words: string[], io: CtlIO = stdio, t
     return CTL_UNREACHABLE;
   }
   if (!answer.ok) {
-    io.err(`kmemleak: ${cmd}: ${answer.text.trimEnd()}\n`);
+    io.err(`kmemleak: ${cmd === '' ? 'read' : cmd}: ${answer.text.trimEnd()}\n`);
     return CTL_ERROR_ANSWER;
   }
   if (answer.text !== '') io.out(answer.text.endsWith('\n') ? answer.text : answer.text + '\n');
