@@ -61,7 +61,7 @@ export function ctlCommand(program: Command, io: CtlIO = stdio, result: { code: 
       'after',
       [
         '',
-        'Exit status: 0 done; 1 the program answered with an error; 3 nothing listens at PATH.',
+        'Exit status: 0 done; 1 an error answer (from the program, or the listener when the program stays busy); 3 nothing listens at PATH.',
         'Example: kmemleak ctl /tmp/app.sock scan && kmemleak ctl /tmp/app.sock',
       ].join('\n'),
     )

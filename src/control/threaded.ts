@@ -82,7 +82,7 @@ async function start() {
       if (conn.timer || conn.dead) return;
       conn.timer = setTimeout(() => {
         conn.dead = true;
-        const body = Buffer.from('the program did not reach a point where kmemleak can answer within ' + busyMs + ' ms (it runs wasm code that does not allocate, or waits in a system call); try again');
+        const body = Buffer.from('the program did not reach a point where kmemleak can answer within ' + busyMs + ' ms (it runs wasm code that does not allocate, waits in a system call, or kmemleak is scanning or reporting at exit); try again');
         sock.end(Buffer.concat([Buffer.from('error ' + body.length + '\n'), body]));
       }, busyMs);
     };

@@ -122,7 +122,9 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
     minAgeMs: opts.minAgeMs,
     ...(opts.earlyPool !== undefined ? { earlyPoolSize: opts.earlyPool } : {}),
     log,
-    reportLocation: opts.report ?? 'below',
+    // Where the objects of a "N new suspected memory leaks" line can be read: while the program
+    // runs, the control file (if served); at exit, the report.
+    reportLocation: opts.control !== undefined ? `kmemleak ctl ${opts.control}; at exit, ${opts.report ?? 'below'}` : opts.report ?? 'below',
     now,
     stack: opts.stack,
     scanPeriodSecs: 0,
