@@ -5,6 +5,7 @@
  * Invariants: every failure is an Error with a one-line message fit for the user (nothing
  * listening, not a socket, peer closed early, timeout); the connection is always closed.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { AnswerParser, type Answer } from './protocol.js';
 
@@ -73,7 +74,10 @@ function connectError(path: string, e: NodeJS.ErrnoException): string {
     case 'ENOENT':
       return `nothing listens at ${path}: no such socket (is the program running with --control ${path}?)`;
     case 'ECONNREFUSED':
-      return `nothing listens at ${path}: the program that served it has exited`;
+      // Linux refuses a connection to any file that is not a listening socket.
+      return isSocket(path)
+        ? `nothing listens at ${path}: the program that served it has exited`
+        : `${path} is not a socket (kmemleak run --control PATH makes one)`;
     case 'ENOTSOCK':
       return `${path} is not a socket`;
     case 'EACCES':
@@ -83,5 +87,13 @@ function connectError(path: string, e: NodeJS.ErrnoException): string {
       return `the control file at ${path} closed the connection`;
     default:
       return `cannot reach the control file at ${path}: ${e.code ?? e.message}`;
+  }
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return fs.lstatSync(path).isSocket();
+  } catch {
+    return false;
   }
 }
