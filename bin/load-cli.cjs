@@ -14,6 +14,8 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
+// The same directory rule as src/wasm/runtime/prepare-cache.ts (this file runs before the bundle
+// that holds that code is loaded, so it cannot import it).
 function cacheDir() {
   if (process.env.KMEMLEAK_CACHE === 'off') return null;
   if (process.env.KMEMLEAK_CACHE_DIR) return process.env.KMEMLEAK_CACHE_DIR;

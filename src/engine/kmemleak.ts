@@ -385,19 +385,17 @@ export class Kmemleak {
   read(): string {
     if (this.state !== ACTIVE) return '';
     try {
-      const slots = this.reportedSlots();
       const parts: string[] = [];
       let length = 0;
-      for (let i = 0; i < slots.length; i++) {
-        const rec = this.record(slots[i]);
-        const text = formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace));
+      this.forEachLeak((_rec, text, left) => {
         if (length + text.length > READ_LIMIT) {
-          parts.push(`kmemleak: ${slots.length - i} more unreferenced objects not shown (the report exceeds ${READ_LIMIT >>> 20}M characters)\n`);
-          break;
+          parts.push(`kmemleak: ${left} more unreferenced objects not shown (the report exceeds ${READ_LIMIT >>> 20}M characters)\n`);
+          return false;
         }
         parts.push(text);
         length += text.length;
-      }
+        return true;
+      });
       return parts.join('');
     } catch (e) {
       this.internalError(e);
@@ -412,10 +410,21 @@ export class Kmemleak {
    */
   eachLeak(visit: (rec: LeakRecord, text: string) => void): number {
     if (this.state !== ACTIVE) return 0;
+    return this.forEachLeak((rec, text) => {
+      visit(rec, text);
+      return true;
+    });
+  }
+
+  /**
+   * The reported objects with their report text, until visit returns false (`left`: objects from
+   * this one on); returns how many there are.
+   */
+  private forEachLeak(visit: (rec: LeakRecord, text: string, left: number) => boolean): number {
     const slots = this.reportedSlots();
-    for (const s of slots) {
-      const rec = this.record(s);
-      visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace)));
+    for (let i = 0; i < slots.length; i++) {
+      const rec = this.record(slots[i]);
+      if (!visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace)), slots.length - i)) break;
     }
     return slots.length;
   }
@@ -677,21 +686,19 @@ export class Kmemleak {
     const cutEnd = ptr + size;
     const minCount = t.minCount[s];
     const trace = t.trace[s];
-    const jiffies = t.jiffiesOf(s);
-    const ctx = t.ctxOf(s);
     const seq = t.seq[s];
     this.index.remove(start);
     this.run?.forget(s, start);
     t.release(s);
     // New objects as kmemleak creates them (uncoloured, no areas), but keeping the original's
     // allocation time, context and order, so reports still point at the allocation.
-    if (ptr > start) this.recreate(start, ptr - start, minCount, trace, jiffies, ctx, seq);
-    if (cutEnd < end) this.recreate(cutEnd, end - cutEnd, minCount, trace, jiffies, ctx, seq);
+    if (ptr > start) this.recreate(start, ptr - start, minCount, trace, seq);
+    if (cutEnd < end) this.recreate(cutEnd, end - cutEnd, minCount, trace, seq);
   }
 
-  private recreate(start: number, size: number, minCount: number, trace: number, j: number, ctx: number, seq: number): void {
+  private recreate(start: number, size: number, minCount: number, trace: number, seq: number): void {
     const t = this.table;
-    const s = t.create(start, size, minCount, trace, j, ctx, seq);
+    const s = t.recreate(start, size, minCount, trace, seq);
     if (s < 0) {
       this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
       return;

@@ -91,12 +91,31 @@ export class ObjectTable {
   }
 
   /**
-   * A fresh slot holding a live, uncoloured object; -1 when the table cannot grow further.
-   * `seq` >= 0 re-creates an object under its original creation number (free_part), hence with
-   * its original epoch; `jiffies` and `ctx` are then ignored.
+   * A fresh slot holding a live, uncoloured object created now, at `jiffies` in context `ctx`;
+   * -1 when the table cannot grow further.
    */
-  create(start: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number, seq = -1): number {
-    if (seq < 0 && this.epochs.due(this.live)) this.compactEpochs();
+  create(start: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number): number {
+    if (this.epochs.due(this.live)) this.compactEpochs();
+    const s = this.place(start, size, minCount, trace);
+    if (s < 0) return -1;
+    this.seq[s] = this.nextSeq;
+    this.epochs.note(this.nextSeq, jiffies, ctx);
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    return s;
+  }
+
+  /**
+   * Re-creates part of an object (free_part) under its original creation number `seq`, hence
+   * with its original time and context; -1 when the table cannot grow further.
+   */
+  recreate(start: number, size: number, minCount: number, trace: number, seq: number): number {
+    const s = this.place(start, size, minCount, trace);
+    if (s >= 0) this.seq[s] = seq;
+    return s;
+  }
+
+  /** A slot holding a live, uncoloured object (its seq is the caller's to set), or -1. */
+  private place(start: number, size: number, minCount: number, trace: number): number {
     let s = this.freeHead;
     if (s >= 0) {
       this.freeHead = this.checksum[s] === 0xffffffff ? -1 : this.checksum[s];
@@ -114,12 +133,6 @@ export class ObjectTable {
     this.size[s] = size;
     this.checksum[s] = 0;
     this.trace[s] = trace;
-    if (seq >= 0) this.seq[s] = seq;
-    else {
-      this.seq[s] = this.nextSeq;
-      this.epochs.note(this.nextSeq, jiffies, ctx);
-      this.nextSeq = (this.nextSeq + 1) >>> 0;
-    }
     this.minCount[s] = minCount < -1 ? 0 : minCount > MAX_MIN_COUNT ? MAX_MIN_COUNT : minCount;
     this.count[s] = COUNT_NONE;
     this.flags[s] = F_ALLOCATED;

@@ -39,10 +39,16 @@ export class PtrHash {
 
   /** Whether one more entry fits (the table cannot grow past 2^26 entries). */
   get full(): boolean {
-    return this.bits === MAX_BITS && this.n + 1 > (this.table.length >>> 2) * 3;
+    return this.bits === MAX_BITS && !this.fits(this.n + 1);
   }
 
   find(ptr: number): number {
+    const i = this.bucket(ptr);
+    return i < 0 ? -1 : (this.table[i] >>> 6) - 1;
+  }
+
+  /** The bucket holding ptr, or -1. */
+  private bucket(ptr: number): number {
     const home = Math.imul(ptr, GOLDEN) >>> this.shift;
     const tag = home & 63;
     const table = this.table;
@@ -51,11 +57,13 @@ export class PtrHash {
     for (let i = home; ; i = (i + 1) & mask) {
       const e = table[i];
       if (e === 0) return -1;
-      if ((e & 63) === tag) {
-        const s = (e >>> 6) - 1;
-        if (keys[s] === ptr) return s;
-      }
+      if ((e & 63) === tag && keys[(e >>> 6) - 1] === ptr) return i;
     }
+  }
+
+  /** Whether n entries fit under the load limit (3/4) without growing. */
+  private fits(n: number): boolean {
+    return n <= (this.table.length >>> 2) * 3;
   }
 
   /**
@@ -63,7 +71,7 @@ export class PtrHash {
    * -2 when the table is at its maximum size and cannot place the entry.
    */
   insert(ptr: number, slot: number): number {
-    if (this.n + 1 > (this.table.length >>> 2) * 3 && this.bits < MAX_BITS) this.resize(this.bits + 1);
+    if (!this.fits(this.n + 1) && this.bits < MAX_BITS) this.resize(this.bits + 1);
     for (;;) {
       const home = Math.imul(ptr, GOLDEN) >>> this.shift;
       const tag = home & 63;
@@ -95,22 +103,11 @@ export class PtrHash {
 
   /** Removes ptr and returns its slot, or -1 when absent. */
   remove(ptr: number): number {
-    const home = Math.imul(ptr, GOLDEN) >>> this.shift;
-    const tag = home & 63;
+    const i = this.bucket(ptr);
+    if (i < 0) return -1;
     const table = this.table;
     const mask = this.mask;
-    const keys = this.keys();
-    let i = home;
-    let s = -1;
-    for (;;) {
-      const e = table[i];
-      if (e === 0) return -1;
-      if ((e & 63) === tag) {
-        s = (e >>> 6) - 1;
-        if (keys[s] === ptr) break;
-      }
-      i = (i + 1) & mask;
-    }
+    const s = (table[i] >>> 6) - 1;
     // Backward-shift deletion: move up every later entry of the run whose home lies at or
     // before the hole (cyclically), so lookups never stop early at the hole. An entry's distance
     // from its home is (position - tag) mod 64.
@@ -133,7 +130,7 @@ export class PtrHash {
   /** Grows the table once so that `more` inserts fit under the load limit (bulk inserts). */
   reserve(more: number): void {
     const want = this.n + more;
-    if (want <= (this.table.length >>> 2) * 3) return;
+    if (this.fits(want)) return;
     let bits = this.bits;
     while (bits < MAX_BITS && want > ((1 << bits) >>> 2) * 3) bits++;
     if (bits > this.bits) this.resize(bits);

@@ -430,12 +430,7 @@ export class ScanRun {
    */
   private unwhite(k: number): void {
     const ent = this.snap.ent;
-    const gshift = this.snap.gshift;
-    const bits = this.snap.whiteBits;
-    const st = ent[k] >>> 0;
-    const g0 = (st >>> gshift) + ((st & ((2 ** gshift) - 1)) !== 0 ? 1 : 0);
-    const g1 = (ent[k + 1] >>> 0) / 2 ** gshift;
-    for (let g = g0; g + 1 <= g1; g++) bits[g >>> 5] &= ~(1 << (g & 31));
+    clearWhite(this.snap.whiteBits, ent[k] >>> 0, ent[k + 1] >>> 0, this.snap.gshift);
   }
 
   /**
@@ -687,9 +682,18 @@ function bucketByAddress(cand: Int32Array, n: number, top: number, counts: Int32
 }
 
 /**
+ * The entry [st, end) (offsets, as u32) stopped being white: clears the granules of the white
+ * bitmap entirely inside it (granules shared with a neighbour keep their bit).
+ */
+function clearWhite(bits: Int32Array, st: number, end: number, gshift: number): void {
+  const g1 = end >>> gshift;
+  for (let g = (st >>> gshift) + ((st & ((1 << gshift) - 1)) !== 0 ? 1 : 0); g < g1; g++) bits[g >>> 5] &= ~(1 << (g & 31));
+}
+
+/**
  * The hot loop, second half (offsets < 2^31): each candidate inside a white object counts one
  * reference; reaching min_count turns the object grey, queues its entry and clears its granules
- * in the white bitmap (ScanRun.unwhite, inline: the entry's cache line is still at hand). The
+ * in the white bitmap at once (the entry's cache line is still at hand). The
  * walk's first two steps and the count are arithmetic. Returns the new queue tail.
  */
 function resolveSmall(
@@ -703,7 +707,6 @@ function resolveSmall(
   bits: Int32Array,
   gshift: number,
 ): number {
-  const gmask = (1 << gshift) - 1;
   for (let i = 0; i < nc; i++) {
     const d = cand[i];
     let k = (page[d >>> shift] & PAGE_INDEX_MASK) << 2;
@@ -717,9 +720,7 @@ function resolveSmall(
     ent[k + 3] = need - take;
     if (take !== 0 && need === 1) {
       q[qTail++] = k >> 2;
-      const st = ent[k];
-      const g1 = ent[k + 1] >>> gshift;
-      for (let g = (st >>> gshift) + ((st & gmask) !== 0 ? 1 : 0); g < g1; g++) bits[g >>> 5] &= ~(1 << (g & 31));
+      clearWhite(bits, ent[k], ent[k + 1], gshift);
     }
   }
   return qTail;

@@ -35,7 +35,7 @@ export function checkReportFiles(opts: RunOptions): void {
   }
 }
 
-/** Text is written out once this much has gathered (a few hundred objects' worth). */
+/** Text is handed on once this much has gathered (a few hundred objects' worth). */
 const CHUNK = 1 << 20;
 
 /**
@@ -48,27 +48,17 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
   try {
     if (opts.report !== undefined) textFd = openSync(opts.report, 'w');
     if (opts.json !== undefined) jsonFd = openSync(opts.json, 'w');
-    let pending = '';
-    const flushText = (): void => {
-      if (pending === '') return;
-      if (textFd >= 0) writeAll(textFd, pending);
-      else err(pending);
-      pending = '';
-    };
-    let jsonPending = '';
-    const json = jsonFd >= 0 ? new JsonReportWriter(program, (t) => {
-      jsonPending += t;
-      if (jsonPending.length >= CHUNK) { writeAll(jsonFd, jsonPending); jsonPending = ''; }
-    }) : null;
-    const count = engine.eachLeak((rec, text) => {
-      pending += text;
-      if (pending.length >= CHUNK) flushText();
+    const text = chunked(textFd >= 0 ? (t) => writeAll(textFd, t) : err);
+    const jsonOut = jsonFd >= 0 ? chunked((t) => writeAll(jsonFd, t)) : null;
+    const json = jsonOut ? new JsonReportWriter(program, jsonOut.add) : null;
+    const count = engine.eachLeak((rec, leakText) => {
+      text.add(leakText);
       json?.leak(rec);
     });
-    flushText();
-    if (json) {
+    text.flush();
+    if (json && jsonOut) {
       json.end();
-      writeAll(jsonFd, jsonPending);
+      jsonOut.flush();
     }
     return count;
   } catch (e) {
@@ -77,6 +67,22 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
     if (textFd >= 0) closeSync(textFd);
     if (jsonFd >= 0) closeSync(jsonFd);
   }
+}
+
+/** Gathers text and hands it to `out` in pieces of about CHUNK characters (never an empty one). */
+function chunked(out: (text: string) => void): { add: (text: string) => void; flush: () => void } {
+  let pending = '';
+  const flush = (): void => {
+    if (pending !== '') out(pending);
+    pending = '';
+  };
+  return {
+    add: (text) => {
+      pending += text;
+      if (pending.length >= CHUNK) flush();
+    },
+    flush,
+  };
 }
 
 /** writeSync may write less than asked (a pipe, a signal): loop until every byte is out. */
