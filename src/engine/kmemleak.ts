@@ -50,7 +50,8 @@ import {
   F_REPORTED,
   ObjectTable,
 } from './object-table.js';
-import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
+import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
+import type { HeapMemory } from './kernel/flood-kernel.js';
 import { PtrHash } from './ptr-hash.js';
 import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
@@ -78,6 +79,8 @@ export interface EngineStats {
   snapshotBytes: number;
   depotTraces: number;
   depotBytes: number;
+  /** Scans whose floods ran in the WebAssembly kernel (see kernel/flood-kernel.ts). */
+  kernelScans: number;
 }
 
 export class Kmemleak {
@@ -99,6 +102,8 @@ export class Kmemleak {
   private readonly clock: Clock;
   private pool: EarlyPool | null;
   private getBuffer: (() => ArrayBufferLike) | null = null;
+  private heap: HeapMemory | null = null;
+  private kernelScans = 0;
   private rootProvider: RootProvider | null = null;
   private readonly roots: number[] = [];
   private run: ScanRun | null = null;
@@ -159,10 +164,15 @@ export class Kmemleak {
     if (this.state !== OFF) this.clock.refresh();
   }
 
-  /** Memory becomes readable: replays the early pool, starts automatic scanning. */
-  attachMemory(getBuffer: () => ArrayBufferLike): void {
+  /**
+   * Memory becomes readable: replays the early pool, starts automatic scanning. `heap`, when the
+   * memory is a WebAssembly.Memory, lets complete scans flood in the WebAssembly kernel (scratch
+   * borrowed from the heap, grown only if `mayGrow`; see kernel/flood-kernel.ts).
+   */
+  attachMemory(getBuffer: () => ArrayBufferLike, heap?: HeapMemory): void {
     if (this.state === OFF) return;
     this.getBuffer = getBuffer;
+    this.heap = heap && heap.memory instanceof WebAssembly.Memory ? heap : null;
     if (this.state === ACTIVE) return;
     this.state = ACTIVE;
     const pool = this.pool;
@@ -346,7 +356,9 @@ export class Kmemleak {
     t.setDeferring(true);
     this.snap.build(t, (kept, dropped) => this.dropOverlap(kept, dropped));
     const getBuffer = this.getBuffer;
-    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged);
+    const policy = this.o.scanKernel;
+    const heap = policy === 'on' || (policy === 'auto' && this.snap.n >= KERNEL_MIN_OBJECTS) ? this.heap : null;
+    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap);
     const roots = this.roots;
     roots.length = 0;
     if (this.rootProvider) {
@@ -367,6 +379,7 @@ export class Kmemleak {
 
   private endRun(run: ScanRun): void {
     if (this.run !== run) return;
+    if (run.usedKernel) this.kernelScans++;
     this.run = null;
     this.runPromise = null;
     this.table.setDeferring(false);
@@ -576,6 +589,7 @@ export class Kmemleak {
       snapshotBytes: this.snap.bytes,
       depotTraces: this.depot.size,
       depotBytes: this.depot.bytes,
+      kernelScans: this.kernelScans,
     };
   }
 

@@ -42,7 +42,16 @@ export interface EngineOptions {
   clockEvery?: number;
   /** Words scanned per chunk of scanAsync() before yielding. Default 1M (4 MiB, a few ms). */
   scanChunkWords?: number;
+  /**
+   * The WebAssembly flood kernel for scans that run to completion, when attachMemory() was given
+   * the heap's WebAssembly.Memory: 'auto' (default) from KERNEL_MIN_OBJECTS objects up, 'on'
+   * always, 'off' never (the JavaScript flood).
+   */
+  scanKernel?: 'auto' | 'on' | 'off';
 }
+
+/** scanKernel 'auto': below this many objects the JavaScript flood is as fast. */
+export const KERNEL_MIN_OBJECTS = 32768;
 
 export interface ResolvedOptions {
   minAgeMs: number;
@@ -58,6 +67,7 @@ export interface ResolvedOptions {
   deferMs: number;
   clockEvery: number;
   scanChunkWords: number;
+  scanKernel: 'auto' | 'on' | 'off';
 }
 
 export const DEFAULT_MIN_AGE_MS = 5000;
@@ -100,5 +110,6 @@ export function resolveOptions(o: EngineOptions, now: () => number): ResolvedOpt
     deferMs: num(o.deferMs, 1000, 0),
     clockEvery: Math.max(1, Math.floor(num(o.clockEvery, 32, 1))),
     scanChunkWords: Math.max(1024, Math.floor(num(o.scanChunkWords, 1 << 20, 1))),
+    scanKernel: o.scanKernel === 'on' || o.scanKernel === 'off' ? o.scanKernel : 'auto',
   };
 }

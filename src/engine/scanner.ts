@@ -22,8 +22,9 @@
  * - Words are scanned in two halves: collect() filters them into a candidate buffer, resolve()
  *   counts them. No candidate is pending when a step returns, so nothing stale survives a yield.
  *   collect() keeps a word only if the snapshot's white bitmap has its granule set (a superset of
- *   the granules holding white bytes: begin() sets, unwhite() clears only granules entirely inside
- *   the object), so pointers into grey objects mostly cost no index read. resolve() may reorder a
+ *   the granules holding white bytes: fillWhiteBits() sets them from `need` before the first
+ *   JavaScript flood step, unwhite() clears only granules entirely inside the object), so
+ *   pointers into grey objects mostly cost no index read. resolve() may reorder a
  *   batch (bucketed by address): counting is order-independent, like the grey set itself.
  * - An object freed while the scan runs (between chunks) is forgotten (forget(): need 0), and a
  *   queued or in-progress one is skipped: its slot is no longer live, and the table parks freed
@@ -32,11 +33,15 @@
  *   checksum or report pass has anything to do).
  * - Reading ahead (floodQueue, sparse generations of small objects) only loads words; it changes
  *   nothing, so the result does not depend on it.
+ * - A flood that runs to completion (unlimited budget) goes to the WebAssembly kernel when the
+ *   run has the heap's WebAssembly.Memory (kernel/flood-kernel.ts): same queue semantics, its own
+ *   white bitmap; `need` comes back, and this bitmap is marked stale.
  * - The hot loops allocate nothing: queue, candidates and the range stack are typed arrays.
  */
 
 import { AddressSnapshot, PAGE_INDEX_MASK } from './address-index.js';
 import { crc32, isAllZero } from './crc32.js';
+import { FloodSession, type HeapMemory } from './kernel/flood-kernel.js';
 import {
   COUNT_NONE,
   F_ALLOCATED,
@@ -88,6 +93,8 @@ const CAND_MAX = 1 << 20;
 export class ScanRun {
   newLeaks = 0;
   done = false;
+  /** Whether a flood of this scan ran in the WebAssembly kernel. */
+  usedKernel = false;
   aborted = false;
   private phase = Phase.Flood1;
   private queue: Uint32Array;
@@ -101,6 +108,8 @@ export class ScanRun {
   /** sortSegment's scratch (as long as the queue), allocated on first use. */
   private qScratch = new Uint32Array(0);
   private nCand = 0;
+  /** The snapshot's white bitmap does not reflect `need` yet (fillWhiteBits before a JS flood). */
+  private bitsStale = true;
   /** Entries still white (need > 0): when none is left after the flood, the scan is over. */
   private whites = 0;
   /** Sum of the words read ahead (kept so the reads are not optimised away). */
@@ -130,6 +139,8 @@ export class ScanRun {
     readonly startJiffies: number,
     readonly minAge: number,
     private readonly greyChanged: boolean,
+    /** The heap's WebAssembly.Memory for the flood kernel (complete floods only), or null. */
+    private heap: HeapMemory | null = null,
   ) {
     // +1: resolve() stores one slot past the tail unconditionally.
     this.queue = new Uint32Array(snap.n + 1);
@@ -137,32 +148,45 @@ export class ScanRun {
     this.smallObjects = snap.n > 0 && snap.span / snap.n <= TOUCH_MAX_SIZE;
     this.cand = new Int32Array(cap);
     this.candSorted = new Int32Array(cap);
-    // The snapshot's white bitmap is filled by begin() (all clear after build()).
+    // The snapshot's white bitmap is filled by fillWhiteBits() when a JavaScript flood needs it.
   }
 
-  /** Whitens the snapshot's objects and queues the grey ones; adds the root ranges. */
+  /**
+   * Whitens the snapshot's objects and queues the grey ones; adds the root ranges. The white
+   * bitmap is filled when the JavaScript flood first needs it (a kernel flood keeps its own).
+   */
   begin(roots: ArrayLike<number>, rootCount: number): void {
     const minCount = this.t.minCount;
     const snap = this.snap;
     const ent = snap.ent;
-    const gshift = snap.gshift;
     const q = this.queue;
-    const bits = snap.whiteBits;
     let qTail = 0;
     let whites = 0;
     for (let e = 0, k = 0, n = snap.n; e < n; e++, k += 4) {
       const m = minCount[ent[k + 2]];
       ent[k + 3] = m > 0 ? m : 0;
       if (m === 0) q[qTail++] = e;
-      if (m > 0) {
-        whites++;
-        const last = ((ent[k + 1] >>> 0) - 1) >>> gshift;
-        for (let g = (ent[k] >>> 0) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
-      }
+      if (m > 0) whites++;
     }
     this.qTail = qTail;
     this.whites = whites;
+    this.bitsStale = true;
     for (let r = 0; r < rootCount; r++) this.pushRange(roots[2 * r], roots[2 * r + 1], NO_OWNER);
+  }
+
+  /** Sets the white bitmap from the entries' need: every granule a white entry overlaps. */
+  private fillWhiteBits(): void {
+    const snap = this.snap;
+    const ent = snap.ent;
+    const gshift = snap.gshift;
+    const bits = snap.whiteBits;
+    bits.fill(0);
+    for (let k = 0, end = 4 * snap.n; k < end; k += 4) {
+      if (ent[k + 3] <= 0) continue;
+      const last = ((ent[k + 1] >>> 0) - 1) >>> gshift;
+      for (let g = (ent[k] >>> 0) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
+    }
+    this.bitsStale = false;
   }
 
   private pushRange(startByte: number, endByte: number, owner: number): void {
@@ -199,7 +223,7 @@ export class ScanRun {
       switch (this.phase) {
         case Phase.Flood1:
         case Phase.Flood2:
-          budget = this.flood(budget);
+          if (budget !== Infinity || !this.floodInKernel()) budget = this.flood(budget);
           if (budget > 0) {
             if (this.whites === 0) {
               // Nothing white is left (a heap fully reachable): no checksum to take, no leak to flag.
@@ -230,6 +254,7 @@ export class ScanRun {
 
   /** Scans ranges and grey objects until both are exhausted or the budget is spent. */
   private flood(budget: number): number {
+    if (this.bitsStale) this.fillWhiteBits();
     const t = this.t;
     const flags = t.flags;
     while (budget > 0) {
@@ -263,6 +288,57 @@ export class ScanRun {
     }
     this.resolve();
     return budget;
+  }
+
+  /**
+   * The whole flood in the WebAssembly kernel (budget unlimited): pending ranges, then the queue.
+   * False, with nothing changed, when there is no kernel or no scratch room: the caller floods in
+   * JavaScript (and this run stops asking).
+   */
+  private floodInKernel(): boolean {
+    const heap = this.heap;
+    if (!heap) return false;
+    this.resolve();
+    const t = this.t;
+    const flags = t.flags;
+    const snap = this.snap;
+    const s = FloodSession.open(heap, snap, flags, this.ranges, this.rTop, this.whites);
+    if (!s) {
+      this.heap = null;
+      return false;
+    }
+    let result: { queued: number; whites: number };
+    try {
+      for (let top = this.rTop - 3; top >= 0; top -= 3) {
+        const owner = this.ranges[top + 2];
+        if (owner !== NO_OWNER && !(flags[owner] & F_ALLOCATED)) continue;
+        s.scanRange(this.ranges[top], this.ranges[top + 1]);
+      }
+      s.enqueue(this.queue, this.qHead, this.qTail);
+      const ent = snap.ent;
+      for (let e = s.flood(); e >= 0; e = s.flood()) {
+        // An object with scan areas: only those are scanned (the kernel counted the object grey).
+        const slot = ent[4 * e + 2];
+        const list = t.areas.get(slot);
+        if (!list) continue;
+        const st = (ent[4 * e] >>> 0) + snap.lo;
+        for (let k = 0; k < list.length; k += 2) {
+          s.scanRange(Math.ceil((st + list[k]) / 4), Math.floor((st + list[k] + list[k + 1]) / 4));
+        }
+      }
+      result = s.close(snap.ent);
+    } catch (e) {
+      s.abandon();
+      throw e;
+    }
+    // The queue's entries were all scanned there; the ones it queued never enter this queue.
+    this.rTop = 0;
+    this.qHead = this.qTail;
+    this.sortedTo = this.qTail;
+    this.whites = result.whites;
+    this.bitsStale = true;
+    this.usedKernel = true;
+    return true;
   }
 
   /**
@@ -429,6 +505,7 @@ export class ScanRun {
    * bytes (intervals are disjoint). Granules it shares with a neighbour keep their bit.
    */
   private unwhite(k: number): void {
+    if (this.bitsStale) return; // refilled from need before it is read
     const ent = this.snap.ent;
     clearWhite(this.snap.whiteBits, ent[k] >>> 0, ent[k + 1] >>> 0, this.snap.gshift);
   }

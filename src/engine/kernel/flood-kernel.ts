@@ -1,0 +1,325 @@
+/**
+ * The scanner's flood run by a WebAssembly SIMD kernel (flood.c) inside the heap's own
+ * WebAssembly.Memory, so the heap is read in place. ScanRun uses it for a flood that runs to
+ * completion (scan(), exitScan(), finishing a scan) when the heap is a WebAssembly.Memory; the
+ * JavaScript flood remains for chunked scans and plain ArrayBuffers, and both are checked against
+ * the same reference model (test/engine/property.test.ts).
+ *
+ * Invariants:
+ * - The kernel's state (entries, page table, white bitmap, queue, candidates) lives in a scratch
+ *   region of that memory that no snapshot entry and no range still to scan covers: the kernel
+ *   never reads it as heap. Its bytes are saved before the flood and put back after it, even if
+ *   the flood throws, and nothing else runs in between (the program is stopped; nothing yields).
+ *   So a region of free heap, malloc's own bookkeeping included, can be borrowed.
+ * - Without such a gap the memory is grown, only where the embedder allows it (`mayGrow`: the CLI
+ *   runtime, whose WASI libc takes new pages from memory.grow and re-reads memory.buffer, so
+ *   pages it never asked for are simply never used by it). Grown pages are zeroed afterwards, as
+ *   fresh pages are. If the memory cannot grow, the caller floods in JavaScript.
+ * - Results come back as the snapshot's `need` values (copied out), the number of entries that
+ *   turned grey, and the white count: what the JavaScript flood would leave. The kernel keeps its
+ *   own white bitmap (built from `need` by whiten(), at its own granule), so the snapshot's is
+ *   stale afterwards: the scanner rebuilds it if it floods in JavaScript later.
+ */
+
+import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN } from '../object-table.js';
+import type { AddressSnapshot } from '../address-index.js';
+import { FLOOD_WASM_BASE64 } from './flood-wasm.js';
+
+/** The heap as the kernel needs it: the memory object, and whether it may be grown for scratch. */
+export interface HeapMemory {
+  memory: WebAssembly.Memory;
+  mayGrow: boolean;
+}
+
+interface KernelExports {
+  init(ctx: number): void;
+  whiten(ctx: number): void;
+  scan_range(ctx: number, ws: number, we: number): void;
+  flood(ctx: number): number;
+}
+
+// Ctx fields (u32 each) at their index in flood.c's struct (qHead 8, sortedTo 14 and nCand 21 start at 0).
+const C_LO = 0;
+const C_SPAN = 1;
+const C_SHIFT = 2;
+const C_GSHIFT = 3;
+const C_ENT = 4;
+const C_PAGE = 5;
+const C_BITS = 6;
+const C_QUEUE = 7;
+const C_QTAIL = 9;
+const C_WHITES = 10;
+const C_MEMWORDS = 11;
+const C_SPECIAL = 12;
+const C_HEAP = 13;
+const C_NENT = 15;
+const C_TMP = 16;
+const C_COUNTS = 17;
+const C_STAGE = 18;
+const C_CAND = 19;
+const C_CAND_SORTED = 20;
+const C_CAND_CAP = 22;
+const C_SHUF = 23;
+const C_TOP = 24;
+const C_SINK = 25;
+const C_TOUCHED_TO = 26;
+const CTX_BYTES = 128;
+
+/** flood.c's flag bits above the need byte. */
+const NEED_NO_SCAN = 0x100;
+const NEED_AREAS = 0x200;
+/** flood.c's CHUNK (words filtered per step) and bucket count. */
+const CHUNK = 4096;
+const COUNTS_WORDS = 4096;
+/** Candidate batch bounds (words); a batch must hold more than one CHUNK. */
+const CAND_MIN = 1 << 14;
+const CAND_MAX = 1 << 18;
+const PAGE = 65536;
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, KernelExports | null>();
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(s, 'base64'));
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The kernel instantiated over `memory`, or null where WebAssembly SIMD is unavailable. */
+function kernelFor(memory: WebAssembly.Memory): KernelExports | null {
+  const known = instances.get(memory);
+  if (known !== undefined) return known;
+  let ex: KernelExports | null = null;
+  try {
+    if (compiled === undefined) compiled = new WebAssembly.Module(decodeBase64(FLOOD_WASM_BASE64));
+    if (compiled) ex = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
+  } catch {
+    compiled ??= null;
+    ex = null;
+  }
+  instances.set(memory, ex);
+  return ex;
+}
+
+/** Whether this JavaScript engine can run the kernel at all (WebAssembly SIMD). */
+export function floodKernelAvailable(): boolean {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(decodeBase64(FLOOD_WASM_BASE64));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled !== null;
+}
+
+const align16 = (x: number): number => Math.ceil(x / 16) * 16;
+
+/**
+ * A flood in progress in the kernel. Open with openFlood(); end with close() (results copied out,
+ * scratch restored) or abandon() (scratch restored only).
+ */
+export class FloodSession {
+  private closed = false;
+
+  private constructor(
+    private readonly ex: KernelExports,
+    private readonly memory: WebAssembly.Memory,
+    private readonly ctx: number,
+    private readonly n: number,
+    private readonly region: number,
+    private readonly regionBytes: number,
+    private readonly saved: Uint8Array,
+    private readonly qStart: number,
+  ) {}
+
+  /**
+   * Lays out a flood over `snap` in a scratch region of the heap, or returns null (no kernel, no
+   * room). `busy` holds the word ranges [ws, we) still to be scanned (triples: ws, we, owner), so
+   * the region avoids them; `whites` is the scan's white count.
+   */
+  static open(
+    heap: HeapMemory,
+    snap: AddressSnapshot,
+    flags: Uint8Array,
+    busy: Uint32Array,
+    busyTop: number,
+    whites: number,
+  ): FloodSession | null {
+    const ex = kernelFor(heap.memory);
+    if (!ex) return null;
+    const n = snap.n;
+    // The kernel's own white bitmap, one granule per page half (about one object): a smaller
+    // bitmap than the JavaScript flood's stays in L2, and the filter's reads of it dominate.
+    const gshift = Math.max(2, snap.shift - 1);
+    const cap = Math.min(Math.max(n, CAND_MIN), CAND_MAX);
+    const sizes = [
+      CTX_BYTES,
+      256, // swizzle table
+      COUNTS_WORDS * 4,
+      CHUNK * 4 + 64, // stage (+ one vector of slack)
+      16 * n, // entries
+      4 * snap.page.length,
+      4 * Math.ceil((Math.floor((snap.span - 1) / 2 ** gshift) + 1) / 32), // white bitmap
+      4 * (n + 1), // queue
+      4 * (n + 1), // radix scratch
+      4 * cap,
+      4 * cap,
+    ];
+    let total = 0;
+    const offs: number[] = [];
+    for (const s of sizes) {
+      offs.push(total);
+      total += align16(s);
+    }
+    const memory = heap.memory;
+    const oldBytes = memory.buffer.byteLength;
+    const region = findGap(snap, busy, busyTop, oldBytes, total, heap.mayGrow);
+    if (region < 0) return null;
+    if (region + total > oldBytes) {
+      try {
+        memory.grow(Math.ceil((region + total - oldBytes) / PAGE));
+      } catch {
+        return null; // at its maximum: the caller floods in JavaScript
+      }
+    }
+    const buf = memory.buffer;
+    const saved = new Uint8Array(buf, region, Math.max(0, Math.min(total, oldBytes - region))).slice();
+    const at = (i: number): number => region + offs[i]!;
+    const ctx = at(0);
+    const u32 = new Uint32Array(buf);
+    const c = new Uint32Array(buf, ctx, CTX_BYTES >>> 2);
+    c.fill(0);
+    c[C_LO] = snap.lo;
+    c[C_SPAN] = snap.span;
+    c[C_SHIFT] = snap.shift;
+    c[C_GSHIFT] = gshift;
+    c[C_ENT] = at(4);
+    c[C_PAGE] = at(5);
+    c[C_BITS] = at(6);
+    c[C_QUEUE] = at(7);
+    c[C_WHITES] = whites;
+    c[C_MEMWORDS] = oldBytes >>> 2;
+    c[C_HEAP] = 0;
+    c[C_NENT] = n;
+    c[C_TMP] = at(8);
+    c[C_COUNTS] = at(2);
+    c[C_STAGE] = at(3);
+    c[C_CAND] = at(9);
+    c[C_CAND_SORTED] = at(10);
+    c[C_CAND_CAP] = cap;
+    c[C_SHUF] = at(1);
+    c[C_TOP] = 0;
+    c[C_SINK] = 0;
+    c[C_TOUCHED_TO] = 0;
+    copyEntries(snap.ent, n, flags, u32, at(4) >>> 2);
+    u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at(5) >>> 2);
+    u32.fill(0, at(6) >>> 2, (at(6) + sizes[6]!) >>> 2);
+    ex.init(ctx);
+    ex.whiten(ctx);
+    return new FloodSession(ex, memory, ctx, n, region, total, saved, at(7));
+  }
+
+  private ctxView(): Uint32Array {
+    return new Uint32Array(this.memory.buffer, this.ctx, CTX_BYTES >>> 2);
+  }
+
+  /** Scans the words [ws, we) of the heap (a root range or a scan area). */
+  scanRange(ws: number, we: number): void {
+    if (we > ws) this.ex.scan_range(this.ctx, ws, we);
+  }
+
+  /** Queues entries (grey, not yet scanned) after those the kernel already holds. */
+  enqueue(queue: Uint32Array, from: number, to: number): void {
+    if (to <= from) return;
+    const c = this.ctxView();
+    const tail = c[C_QTAIL]!;
+    new Uint32Array(this.memory.buffer, this.qStart, this.n + 1).set(queue.subarray(from, to), tail);
+    c[C_QTAIL] = tail + (to - from);
+  }
+
+  /** Floods until the queue is empty (-1) or an entry with scan areas comes up (its index). */
+  flood(): number {
+    if (this.ex.flood(this.ctx) === 0) return -1;
+    return this.ctxView()[C_SPECIAL]!;
+  }
+
+  /**
+   * Copies the colours back (need values into `ent`) and restores the scratch region. Returns how
+   * many entries the kernel queued, and the white count. The caller's white bitmap is stale then.
+   */
+  close(ent: Int32Array): { queued: number; whites: number } {
+    const buf = this.memory.buffer;
+    const c = this.ctxView();
+    const queued = c[C_QTAIL]!;
+    const whites = c[C_WHITES]!;
+    const kent = new Int32Array(buf, c[C_ENT]!, 4 * this.n);
+    for (let k = 3; k < 4 * this.n; k += 4) ent[k] = kent[k]! & 0xff;
+    this.restore();
+    return { queued, whites };
+  }
+
+  /** Restores the scratch region without reading results (the flood failed). */
+  abandon(): void {
+    this.restore();
+  }
+
+  private restore(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const u8 = new Uint8Array(this.memory.buffer);
+    u8.set(this.saved, this.region);
+    const grownFrom = this.region + this.saved.length;
+    const end = this.region + this.regionBytes;
+    if (end > grownFrom) u8.fill(0, grownFrom, end);
+  }
+}
+
+/** Entries into the kernel's copy, with the need word flagged for entries it must not scan itself. */
+function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, u32: Uint32Array, at: number): void {
+  u32.set(new Uint32Array(ent.buffer, ent.byteOffset, 4 * n), at);
+  for (let e = 0, k = 0; e < n; e++, k += 4) {
+    const f = flags[ent[k + 2]!]!;
+    if ((f & (F_NO_SCAN | F_HAS_AREAS)) === 0 && f & F_ALLOCATED) continue;
+    u32[at + k + 3] = (ent[k + 3]! & 0xff) | (f & F_NO_SCAN || !(f & F_ALLOCATED) ? NEED_NO_SCAN : NEED_AREAS);
+  }
+}
+
+/**
+ * A 16-aligned byte address where `bytes` of scratch overlap no snapshot entry and no busy range:
+ * the top of memory first, then the gaps between entries from the top down. Past the end of
+ * memory (to be grown) only if `mayGrow`. -1 if there is no room.
+ */
+function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memBytes: number, bytes: number, mayGrow: boolean): number {
+  const ent = snap.ent;
+  const lo = snap.lo;
+  // Moves x past every busy range that [x, x + bytes) overlaps; returns x.
+  const clearOfRanges = (x: number): number => {
+    for (let again = true; again; ) {
+      again = false;
+      for (let r = 0; r < busyTop; r += 3) {
+        const a = busy[r]! * 4;
+        const b = busy[r + 1]! * 4;
+        if (b > a && a < x + bytes && x < b) {
+          x = align16(b);
+          again = true;
+        }
+      }
+    }
+    return x;
+  };
+  // From the top down: the gap after entry i - 1 and before entry i (i = n: up to memBytes).
+  for (let i = snap.n; i >= 0; i--) {
+    const gapStart = i === 0 ? 16 : (ent[4 * i - 3]! >>> 0) + lo;
+    const gapEnd = i === snap.n ? memBytes : (ent[4 * i]! >>> 0) + lo;
+    if (gapEnd - gapStart < bytes) continue;
+    const x = clearOfRanges(align16(gapStart));
+    if (x + bytes <= gapEnd) return x;
+  }
+  if (!mayGrow) return -1;
+  const top = snap.n > 0 ? (ent[4 * snap.n - 3]! >>> 0) + lo : 16;
+  const x = clearOfRanges(align16(Math.max(top, 16)));
+  return x + bytes <= 0x100000000 ? x : -1;
+}
