@@ -330,6 +330,8 @@ export class ScanRun {
     } catch (e) {
       s.abandon();
       throw e;
+    } finally {
+      this.refreshViews(); // the memory may have grown for the scratch: the old views are detached
     }
     // The queue's entries were all scanned there; the ones it queued never enter this queue.
     this.rTop = 0;

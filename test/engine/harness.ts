@@ -49,8 +49,13 @@ export interface World {
   reported(): number[];
 }
 
-export function world(opts: EngineOptions = {}, memBytes = 1 << 16): World {
-  let mem = new ArrayBuffer(memBytes);
+/**
+ * A detector over `memBytes` of memory. With `wasm`, the memory is a WebAssembly.Memory (rounded
+ * up to whole pages) handed to the engine for the flood kernel.
+ */
+export function world(opts: EngineOptions = {}, memBytes = 1 << 16, wasm?: { mayGrow: boolean }): World {
+  const memory = wasm ? new WebAssembly.Memory({ initial: Math.ceil(memBytes / 65536) }) : null;
+  let mem: ArrayBuffer = memory ? memory.buffer : new ArrayBuffer(memBytes);
   const logs: string[] = [];
   const time = { ms: 1000 };
   const k = new Kmemleak({
@@ -65,28 +70,29 @@ export function world(opts: EngineOptions = {}, memBytes = 1 << 16): World {
   const w: World = {
     k,
     get mem() {
-      return mem;
+      return memory ? memory.buffer : mem;
     },
     set mem(m: ArrayBuffer) {
       mem = m;
     },
     get u8() {
-      return new Uint8Array(mem);
+      return new Uint8Array(this.mem);
     },
     logs,
     roots,
     time,
     put32(addr, v) {
-      new DataView(mem).setUint32(addr, v >>> 0, true);
+      new DataView(this.mem).setUint32(addr, v >>> 0, true);
     },
     fill(addr, len, byte) {
-      new Uint8Array(mem, addr, len).fill(byte);
+      new Uint8Array(this.mem, addr, len).fill(byte);
     },
     reported() {
       return k.leaks().map((r) => r.address);
     },
   };
-  k.attachMemory(() => mem);
+  if (memory) k.attachMemory(() => memory.buffer, { memory, mayGrow: wasm!.mayGrow });
+  else k.attachMemory(() => mem);
   k.setRootProvider((add) => {
     for (const [a, b] of roots) add(a, b);
   });

@@ -56,10 +56,12 @@ function referenceWhite(objs: Obj[], mem: DataView, roots: [number, number][]): 
   return new Set(objs.filter((_, i) => !grey[i]).map((o) => o.start));
 }
 
-for (const seed of [1, 7, 42]) {
-  test(`a 30000-object heap with unaligned objects and 15% pointer words: scan equals reachability (seed ${seed})`, () => {
+for (const [seed, kernel] of [[1, false], [7, false], [42, false], [1, true], [7, true], [42, true]] as const) {
+  const how = kernel ? 'WebAssembly flood kernel' : 'JavaScript flood';
+  test(`a 30000-object heap with unaligned objects and 15% pointer words: scan equals reachability (seed ${seed}, ${how})`, () => {
     const r = rng(seed);
-    const w = world({}, 1 << 22);
+    // The kernel's heap is a WebAssembly.Memory that may grow: the objects leave no gap for it.
+    const w = kernel ? world({ scanKernel: 'on' }, 1 << 22, { mayGrow: true }) : world({}, 1 << 22);
     const objs: Obj[] = [];
     let at = 0x1000;
     for (let i = 0; i < 30000; i++) {
@@ -71,6 +73,11 @@ for (const seed of [1, 7, 42]) {
     }
     expect(at).toBeLessThan(1 << 22);
     const view = new DataView(w.mem);
+    // An ignored block over the rest of memory: no gap is left for the kernel's scratch.
+    if (kernel) {
+      w.k.alloc(at, (1 << 22) - at, 1, 0);
+      w.k.ignore(at);
+    }
     const pointer = (): number => {
       const t = objs[Math.floor(r() * objs.length)];
       return t.start + Math.floor(r() * (t.size + 1)); // interior, or one past the end
@@ -85,6 +92,7 @@ for (const seed of [1, 7, 42]) {
     w.roots.push([0, 0x200]);
     for (const o of objs) w.k.alloc(o.start, o.size, o.min, 0);
     const expected = referenceWhite(objs, view, w.roots);
+    const bytesBefore = w.mem.byteLength;
     // First scan: every non-zero block is new to the checksum pass, so it turns grey then.
     w.k.scan();
     // Second scan: contents unchanged, so the result is plain reachability.
@@ -93,5 +101,12 @@ for (const seed of [1, 7, 42]) {
     expect(expected.size).toBeGreaterThan(100);
     expect(expected.size).toBeLessThan(objs.length - 100);
     expect([...white].sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+    expect(w.k.stats().kernelScans).toBe(kernel ? 2 : 0);
+    if (kernel) {
+      // No gap was big enough: the memory grew once (the second scan reused the grown pages),
+      // and the grown pages are zero again.
+      expect(w.mem.byteLength).toBeGreaterThan(bytesBefore);
+      expect(new Uint8Array(w.mem, bytesBefore).every((b) => b === 0)).toBe(true);
+    }
   });
 }

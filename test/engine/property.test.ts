@@ -164,7 +164,17 @@ class Model {
   }
 }
 
-test('random heaps: every scan agrees with the reference model', () => {
+// The same property for both floods: JavaScript over an ArrayBuffer, and the WebAssembly kernel
+// over a WebAssembly.Memory (4 pages, not growable: its scratch must come from a gap, and the
+// scan must leave every byte of memory as it found it).
+const VARIANTS = [
+  { name: 'JavaScript flood', wasm: false },
+  { name: 'WebAssembly flood kernel', wasm: true },
+] as const;
+
+for (const variant of VARIANTS) test(`random heaps: every scan agrees with the reference model (${variant.name})`, () => {
+  let kernelScans = 0;
+  let scans = 0;
   fc.assert(
     fc.property(
       fc.array(objArb, { maxLength: 24, size: 'max' }),
@@ -185,7 +195,14 @@ test('random heaps: every scan agrees with the reference model', () => {
           at += Math.max(s.size, 1);
           return o;
         });
-        const w = world({}, MEM);
+        const w = variant.wasm ? world({ scanKernel: 'on' }, 4 * 65536, { mayGrow: false }) : world({}, MEM);
+        const scanChecked = (f: () => number): number => {
+          const before = w.u8.slice();
+          const n = f();
+          if (variant.wasm) expect(Buffer.compare(w.u8, before)).toBe(0);
+          scans++;
+          return n;
+        };
         const roots = rootPairs.map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]);
         w.roots.push(...roots);
         const model = new Model(objs, w.u8);
@@ -230,17 +247,21 @@ test('random heaps: every scan agrees with the reference model', () => {
             w.put32(addr, value);
           }
           const want = model.scan(live, roots, true);
-          expect(w.k.scan()).toBe(want);
+          expect(scanChecked(() => w.k.scan())).toBe(want);
           const listed = model.listed(live).map((i) => objs[i]!.start);
           expect(w.reported()).toEqual(order.filter((i) => listed.includes(objs[i]!.start)).map((i) => objs[i]!.start));
         }
         const want = model.scan(live, roots, false);
-        expect(w.k.exitScan()).toBe(want);
+        expect(scanChecked(() => w.k.exitScan())).toBe(want);
         const listed = model.listed(live).map((i) => objs[i]!.start);
         expect(w.reported()).toEqual(order.filter((i) => listed.includes(objs[i]!.start)).map((i) => objs[i]!.start));
         expect(w.logs.filter((l) => !l.includes('new suspected memory leaks'))).toEqual([]);
+        kernelScans += w.k.stats().kernelScans;
       },
     ),
     { numRuns: 300 },
   );
+  // The kernel variant must have run the kernel (every scan with anything to flood has room).
+  if (variant.wasm) expect(kernelScans).toBeGreaterThan(scans / 2);
+  else expect(kernelScans).toBe(0);
 });

@@ -72,7 +72,7 @@ const NEED_AREAS = 0x200;
 const CHUNK = 4096;
 const COUNTS_WORDS = 4096;
 /** Candidate batch bounds (words); a batch must hold more than one CHUNK. */
-const CAND_MIN = 1 << 14;
+const CAND_MIN = 2 * CHUNK;
 const CAND_MAX = 1 << 18;
 const PAGE = 65536;
 
@@ -289,8 +289,8 @@ function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, u32: Uint32A
 
 /**
  * A 16-aligned byte address where `bytes` of scratch overlap no snapshot entry and no busy range:
- * the top of memory first, then the gaps between entries from the top down. Past the end of
- * memory (to be grown) only if `mayGrow`. -1 if there is no room.
+ * the top of memory first, then the gaps between entries from the top down; else the pages the
+ * memory would grow by, only if `mayGrow`. -1 if there is no room.
  */
 function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memBytes: number, bytes: number, mayGrow: boolean): number {
   const ent = snap.ent;
@@ -313,13 +313,12 @@ function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memB
   // From the top down: the gap after entry i - 1 and before entry i (i = n: up to memBytes).
   for (let i = snap.n; i >= 0; i--) {
     const gapStart = i === 0 ? 16 : (ent[4 * i - 3]! >>> 0) + lo;
-    const gapEnd = i === snap.n ? memBytes : (ent[4 * i]! >>> 0) + lo;
+    const gapEnd = Math.min(i === snap.n ? memBytes : (ent[4 * i]! >>> 0) + lo, memBytes);
     if (gapEnd - gapStart < bytes) continue;
     const x = clearOfRanges(align16(gapStart));
     if (x + bytes <= gapEnd) return x;
   }
+  // Grown pages: nothing is read there (entries and ranges are clipped to the old size).
   if (!mayGrow) return -1;
-  const top = snap.n > 0 ? (ent[4 * snap.n - 3]! >>> 0) + lo : 16;
-  const x = clearOfRanges(align16(Math.max(top, 16)));
-  return x + bytes <= 0x100000000 ? x : -1;
+  return memBytes + bytes <= 0x100000000 ? memBytes : -1;
 }
