@@ -53,7 +53,7 @@ function dropUnused(linked) {
  * The kernel is instantiated over the program's own memory: a data segment would overwrite the
  * program's data, and a global (the C stack pointer) would mean stack frames written into it.
  */
-function checkShareable(bytes) {
+export function checkShareable(bytes) {
   const problems = [];
   // Section headers: id byte, then the size as unsigned LEB128 (6: globals, 11: data).
   for (let p = 8; p < bytes.length; ) {

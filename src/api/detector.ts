@@ -255,7 +255,9 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       const size = () => memory.buffer.byteLength;
       let base = rootProvider(fixed, stack, size);
       let refined = emStack === null;
-      engine.attachMemory(() => memory.buffer);
+      // Never grown for the flood kernel's scratch: Emscripten's JavaScript keeps views of the
+      // memory that only its own growth path refreshes. The kernel then needs a gap in the heap.
+      engine.attachMemory(() => memory.buffer, { memory, mayGrow: false });
       // Blocks held from JS (registerRoot): counted as referenced through the engine's pointer
       // seam when it has one (addPointer), else made grey for good (not_leak) at the next scan.
       let seam = false;

@@ -6,7 +6,9 @@
  *   k.depot.save(frames: Uint32Array, count): handle     dedup'd backtrace (count = u32 words, <= 32)
  *   k.depot.frames(handle): Uint32Array                   the words (a view: do not modify)
  *   k.setContext(comm, pid)                               context of later allocations; samples the clock
- *   k.attachMemory(() => memory.buffer)                   before it, hook calls go to the early pool
+ *   k.attachMemory(() => memory.buffer, heap?)           before it, hook calls go to the early pool;
+ *                                                         heap = { memory, mayGrow } lets complete
+ *                                                         scans flood in the WebAssembly kernel
  *   k.setRootProvider(add => { add(start, end); ... })    called at each scan start; ends exclusive
  *   k.alloc(ptr, size, minCount, trace); k.free(ptr, trace); k.freePart(ptr, size)
  *   k.notLeak(ptr); k.transientLeak(ptr); k.ignore(ptr); k.noScan(ptr)
@@ -26,7 +28,8 @@
  *   k.stackEnabled                  stack=on|off, read by the root provider
  *   k.enabled / k.active / k.scanning / k.autoScan, k.describer (settable), k.stats()
  *   EngineOptions: stack, scanPeriodSecs (600, 0 = off), firstScanSecs (60), scheduler,
- *     canScan (veto: a vetoed automatic scan is retried after deferMs), clockEvery, scanChunkWords.
+ *     canScan (veto: a vetoed automatic scan is retried after deferMs), clockEvery, scanChunkWords,
+ *     scanKernel ('auto' | 'on' | 'off': kernel/flood-kernel.ts).
  *
  * Invariants and semantics (SPEC §3):
  * - Hooks never throw. Bad input is a warning through `log` naming what was asked (free of an
@@ -53,6 +56,7 @@
 
 export { Kmemleak, type RootProvider, type EngineStats } from './kmemleak.js';
 export type { EngineOptions, Scheduler } from './options.js';
+export type { HeapMemory } from './kernel/flood-kernel.js';
 export type { LeakRecord } from './leak-record.js';
 export type { ControlResult, Errno } from './control.js';
 export { ERRNO_TEXT } from './control.js';

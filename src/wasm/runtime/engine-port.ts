@@ -5,6 +5,8 @@
  *
  * Invariant: addresses and trace handles are u32 numbers; min_count is a signed i32.
  */
+import type { HeapMemory } from '../../engine/kernel/flood-kernel.js';
+
 export interface DepotPort {
   /** Saves frames[0, count): count is in u32 words, two per frame. */
   save(frames: Uint32Array, count: number): number;
@@ -14,7 +16,8 @@ export interface DepotPort {
 export interface EnginePort {
   readonly depot: DepotPort;
   setContext(comm: string, pid: number): void;
-  attachMemory(buffer: () => ArrayBuffer): void;
+  /** `heap`: the program's memory, for the engine's WebAssembly flood kernel (see HeapMemory). */
+  attachMemory(buffer: () => ArrayBuffer, heap?: HeapMemory): void;
   setRootProvider(provider: (add: (start: number, end: number) => void) => void): void;
   alloc(ptr: number, size: number, minCount: number, trace: number): void;
   free(ptr: number, trace: number): void;
