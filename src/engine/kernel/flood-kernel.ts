@@ -103,18 +103,6 @@ function kernelFor(memory: WebAssembly.Memory): KernelExports | null {
   return ex;
 }
 
-/** Whether this JavaScript engine can run the kernel at all (WebAssembly SIMD). */
-export function floodKernelAvailable(): boolean {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(decodeBase64(FLOOD_WASM_BASE64));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled !== null;
-}
-
 const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 /**
