@@ -1,7 +1,7 @@
 // scanAsync(): chunks, yields, objects created or freed while it runs, stopping, memory growth.
 import { describe, expect, test } from 'vitest';
 import type { Scheduler } from '../../src/engine/index.js';
-import { world } from './harness.js';
+import { chain, world } from './harness.js';
 
 /** A scheduler whose yield() runs a callback between chunks. */
 function steppingScheduler(between: (n: number) => void): Scheduler & { yields: number } {
@@ -14,17 +14,6 @@ function steppingScheduler(between: (n: number) => void): Scheduler & { yields: 
     },
   };
   return s;
-}
-
-/** A heap of `n` objects of 64 bytes in a chain from the root, so the scan takes many chunks. */
-function chain(w: ReturnType<typeof world>, n: number, base = 0x1000): void {
-  w.roots.push([0, 4]);
-  w.put32(0, base);
-  for (let i = 0; i < n; i++) {
-    const a = base + i * 64;
-    w.k.alloc(a, 64, 1, 0);
-    if (i + 1 < n) w.put32(a, a + 64);
-  }
 }
 
 describe('scanAsync', () => {

@@ -4,17 +4,14 @@
 // and large-heap tests, which run both floods.
 import { expect, test } from 'vitest';
 import { KERNEL_MIN_OBJECTS } from '../../src/engine/options.js';
-import { world } from './harness.js';
+import { chain, world } from './harness.js';
 
-/** n objects of 64 bytes from `base`, each pointing to the next; the root points to the first. */
-function chain(w: ReturnType<typeof world>, n: number, base: number): void {
-  w.roots.push([0, 4]);
-  w.put32(0, base);
-  for (let i = 0; i < n; i++) {
-    const a = base + i * 64;
-    w.k.alloc(a, 64, 1, 0);
-    if (i + 1 < n) w.put32(a, a + 64);
-  }
+/** A 64 KiB heap with no room for the kernel's scratch: a chain, one leak at 0x800, an ignored block over the rest. */
+function noGapHeap(w: ReturnType<typeof world>): void {
+  chain(w, 10, 0x1000);
+  w.k.alloc(0x800, 16, 1, 0);
+  w.k.alloc(0x2000, (1 << 16) - 0x2000, 1, 0);
+  w.k.ignore(0x2000);
 }
 
 test("'auto' floods in the kernel from KERNEL_MIN_OBJECTS objects up, in JavaScript below", () => {
@@ -47,10 +44,7 @@ test('scratch borrowed from a gap between objects is given back byte for byte', 
 
 test('no gap and a memory that must not grow: the scan floods in JavaScript, with the same result', () => {
   const w = world({ scanKernel: 'on' }, 1 << 16, { mayGrow: false });
-  chain(w, 10, 0x1000);
-  w.k.alloc(0x800, 16, 1, 0);
-  w.k.alloc(0x2000, (1 << 16) - 0x2000, 1, 0);
-  w.k.ignore(0x2000);
+  noGapHeap(w);
   expect(w.k.scan()).toBe(1);
   expect(w.k.stats().kernelScans).toBe(0);
   expect(w.mem.byteLength).toBe(1 << 16);
@@ -63,10 +57,7 @@ test('no gap and a memory at its maximum: the scan floods in JavaScript', () => 
   const w = world({ scanKernel: 'on' }, 1 << 16);
   w.mem = memory.buffer;
   w.k.attachMemory(() => memory.buffer, { memory, mayGrow: true });
-  chain(w, 10, 0x1000);
-  w.k.alloc(0x800, 16, 1, 0);
-  w.k.alloc(0x2000, (1 << 16) - 0x2000, 1, 0);
-  w.k.ignore(0x2000);
+  noGapHeap(w);
   expect(w.k.scan()).toBe(1);
   expect(w.k.stats().kernelScans).toBe(0);
   expect(memory.buffer.byteLength).toBe(1 << 16);
@@ -75,10 +66,7 @@ test('no gap and a memory at its maximum: the scan floods in JavaScript', () => 
 
 test('a memory that may grow and has no gap grows once; the grown pages are zero after the scan', () => {
   const w = world({ scanKernel: 'on' }, 1 << 16, { mayGrow: true });
-  chain(w, 10, 0x1000);
-  w.k.alloc(0x800, 16, 1, 0);
-  w.k.alloc(0x2000, (1 << 16) - 0x2000, 1, 0);
-  w.k.ignore(0x2000);
+  noGapHeap(w);
   expect(w.k.scan()).toBe(1);
   const grown = w.mem.byteLength;
   expect(grown).toBeGreaterThan(1 << 16);

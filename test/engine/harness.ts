@@ -98,3 +98,14 @@ export function world(opts: EngineOptions = {}, memBytes = 1 << 16, wasm?: { may
   });
   return w;
 }
+
+/** A heap of `n` objects of 64 bytes from `base` in a chain from the root (word 0), so a scan has many objects to visit. */
+export function chain(w: World, n: number, base = 0x1000): void {
+  w.roots.push([0, 4]);
+  w.put32(0, base);
+  for (let i = 0; i < n; i++) {
+    const a = base + i * 64;
+    w.k.alloc(a, 64, 1, 0);
+    if (i + 1 < n) w.put32(a, a + 64);
+  }
+}
