@@ -108,6 +108,10 @@ function sourceMapLoader(modulePath: string): (url: string) => string | null {
   };
 }
 
+function scanKernelSetting(v: string | undefined): 'auto' | 'on' | 'off' {
+  return v === 'off' || v === 'on' ? v : 'auto';
+}
+
 export async function createDetector(original: Uint8Array, opts: RunOptions, log: (line: string) => void): Promise<Detector> {
   let sourceMap: string | undefined;
   if (opts.sourceMap !== undefined) {
@@ -128,6 +132,9 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
     now,
     stack: opts.stack,
     scanPeriodSecs: 0,
+    // KMEMLEAK_SCAN_KERNEL=off|on: the JavaScript flood always, or the kernel at any size (for
+    // comparisons and bisecting; default auto).
+    scanKernel: scanKernelSetting(process.env['KMEMLEAK_SCAN_KERNEL']),
     describer: {
       describe(trace: number): Frame[] {
         const words = engine.depot.frames(trace);
