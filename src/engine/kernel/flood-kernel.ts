@@ -53,7 +53,7 @@ const C_MEMWORDS = 11;
 const C_SPECIAL = 12;
 const C_HEAP = 13;
 const C_NENT = 15;
-const C_TMP = 16;
+const C_SORT_BITS = 16;
 const C_COUNTS = 17;
 const C_STAGE = 18;
 const C_CAND = 19;
@@ -148,11 +148,11 @@ export class FloodSession {
       256, // swizzle table
       COUNTS_WORDS * 4,
       CHUNK * 4 + 64, // stage (+ one vector of slack)
-      16 * n, // entries
+      12 * n, // entries: start, end, need
       4 * snap.page.length,
       4 * Math.ceil((Math.floor((snap.span - 1) / 2 ** gshift) + 1) / 32), // white bitmap
       4 * (n + 1), // queue
-      4 * (n + 1), // radix scratch
+      4 * Math.ceil(n / 32), // bitmap for sorting queue generations
       4 * cap,
       4 * cap,
     ];
@@ -192,7 +192,7 @@ export class FloodSession {
     c[C_MEMWORDS] = oldBytes >>> 2;
     c[C_HEAP] = 0;
     c[C_NENT] = n;
-    c[C_TMP] = at(8);
+    c[C_SORT_BITS] = at(8);
     c[C_COUNTS] = at(2);
     c[C_STAGE] = at(3);
     c[C_CAND] = at(9);
@@ -205,6 +205,7 @@ export class FloodSession {
     copyEntries(snap.ent, n, flags, u32, at(4) >>> 2);
     u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at(5) >>> 2);
     u32.fill(0, at(6) >>> 2, (at(6) + sizes[6]!) >>> 2);
+    u32.fill(0, at(8) >>> 2, (at(8) + sizes[8]!) >>> 2);
     ex.init(ctx);
     ex.whiten(ctx);
     return new FloodSession(ex, memory, ctx, n, region, total, saved, at(7));
@@ -243,8 +244,8 @@ export class FloodSession {
     const c = this.ctxView();
     const queued = c[C_QTAIL]!;
     const whites = c[C_WHITES]!;
-    const kent = new Int32Array(buf, c[C_ENT]!, 4 * this.n);
-    for (let k = 3; k < 4 * this.n; k += 4) ent[k] = kent[k]! & 0xff;
+    const kent = new Int32Array(buf, c[C_ENT]!, 3 * this.n);
+    for (let k = 3, j = 2; k < 4 * this.n; k += 4, j += 3) ent[k] = kent[j]! & 0xff;
     this.restore();
     return { queued, whites };
   }
@@ -265,13 +266,19 @@ export class FloodSession {
   }
 }
 
-/** Entries into the kernel's copy, with the need word flagged for entries it must not scan itself. */
+/**
+ * Entries into the kernel's copy as [start, end, need]: need flagged for entries the kernel must
+ * not scan itself (no_scan, freed) or must hand back (scan areas).
+ */
 function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, u32: Uint32Array, at: number): void {
-  u32.set(new Uint32Array(ent.buffer, ent.byteOffset, 4 * n), at);
-  for (let e = 0, k = 0; e < n; e++, k += 4) {
+  for (let k = 0, j = at; k < 4 * n; k += 4, j += 3) {
     const f = flags[ent[k + 2]!]!;
-    if ((f & (F_NO_SCAN | F_HAS_AREAS)) === 0 && f & F_ALLOCATED) continue;
-    u32[at + k + 3] = (ent[k + 3]! & 0xff) | (f & F_NO_SCAN || !(f & F_ALLOCATED) ? NEED_NO_SCAN : NEED_AREAS);
+    let need = ent[k + 3]! & 0xff;
+    if (f & F_NO_SCAN || !(f & F_ALLOCATED)) need |= NEED_NO_SCAN;
+    else if (f & F_HAS_AREAS) need |= NEED_AREAS;
+    u32[j] = ent[k]!;
+    u32[j + 1] = ent[k + 1]!;
+    u32[j + 2] = need;
   }
 }
 

@@ -13,16 +13,18 @@
  *
  * The algorithm is scanner.ts's (see its invariants): words are filtered (min/max, then the white
  * bitmap) into a candidate batch; a batch is bucketed by address and resolved against the entry
- * index (entries [start, end, slot, need], offsets from lo; a page table gives the first entry to
- * try). An entry whose need drops to 0 turns grey: it is queued and its granules leave the white
+ * index (entries of three words [start, end, need], offsets from lo; a page table gives the
+ * first entry to try). An entry whose need drops to 0 turns grey: it is queued and its granules leave the white
  * bitmap. Each new generation of the queue is radix sorted into address order, and the objects
  * just ahead are touched in a burst so their cache misses overlap.
  */
+/* Words per entry: start, end (offsets from lo, end exclusive), need (with the flags below). */
+#define E 3
 typedef unsigned int u32;
 #include <wasm_simd128.h>
 
 #define PAGE_INDEX_MASK ((1u << 26) - 1)
-/* ent[k + 3]: the low byte is need; the host sets these bits for entries the kernel must not scan
+/* ent[k + 2]: the low byte is need; the host sets these bits for entries the kernel must not scan
    (NO_SCAN: kmemleak's no_scan, or freed) or must hand back (AREAS: scanned by its areas). */
 #define NEED_MASK 0xffu
 #define NEED_NO_SCAN 0x100u
@@ -44,36 +46,62 @@ typedef struct {
   u32 special;
   const u32 *heap; /* 0: the memory's start, opaque to the compiler */
   u32 sortedTo, nEnt;
-  u32 *tmp, *counts;
+  u32 *sortBits, *counts;
   u32 *stage, *cand, *candSorted;
   u32 nCand, candCap;
   const v128_t *shuf;
   u32 top, sink, touchedTo;
 } Ctx;
 
-/* Sorts queue[from, to) (entry indices < nEnt) ascending: LSD radix, as few passes as nEnt needs. */
+/*
+ * Sorts queue[from, to) (distinct entry indices < nEnt) ascending. A dense segment (at least
+ * 1/256 of all entries) goes through a bitmap of entry indices: set, then read back in order
+ * (cleared as it is read). A sparser one is radix sorted through candSorted, which is free outside
+ * resolve() and at least as long (candCap >= min(nEnt, 256K) >= nEnt / 256 for nEnt < 64M).
+ */
 static void sort_segment(Ctx *c, u32 from, u32 to) {
-  u32 *q = c->queue, *tmp = c->tmp, *counts = c->counts;
+  u32 *q = c->queue;
   u32 sorted = 1;
   for (u32 i = from + 1; i < to; i++) {
     if (q[i] < q[i - 1]) { sorted = 0; break; }
   }
   if (sorted) return;
+  u32 n = to - from;
+  if ((unsigned long long)n * 256 >= c->nEnt) {
+    u32 *bm = c->sortBits, lo = ~0u, hi = 0;
+    for (u32 i = from; i < to; i++) {
+      u32 v = q[i];
+      bm[v >> 5] |= 1u << (v & 31);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    u32 o = from;
+    for (u32 w = lo >> 5; w <= hi >> 5; w++) {
+      u32 x = bm[w];
+      bm[w] = 0;
+      while (x) {
+        q[o++] = (w << 5) + __builtin_ctz(x);
+        x &= x - 1;
+      }
+    }
+    return;
+  }
+  u32 *counts = c->counts;
   u32 bits = 1;
   while (bits < 32 && (c->nEnt >> bits) != 0) bits++;
   u32 passes = (bits + QUEUE_RADIX_BITS - 1) / QUEUE_RADIX_BITS;
   u32 per = (bits + passes - 1) / passes, mask = (1u << per) - 1;
-  u32 *a = q, *b = tmp;
+  u32 *a = q + from, *b = c->candSorted;
   for (u32 p = 0; p < passes; p++) {
     u32 sh = p * per;
     for (u32 d = 0; d <= mask; d++) counts[d] = 0;
-    for (u32 i = from; i < to; i++) counts[(a[i] >> sh) & mask]++;
-    u32 sum = from;
+    for (u32 i = 0; i < n; i++) counts[(a[i] >> sh) & mask]++;
+    u32 sum = 0;
     for (u32 d = 0; d <= mask; d++) { u32 x = counts[d]; counts[d] = sum; sum += x; }
-    for (u32 i = from; i < to; i++) { u32 v = a[i]; b[counts[(v >> sh) & mask]++] = v; }
+    for (u32 i = 0; i < n; i++) { u32 v = a[i]; b[counts[(v >> sh) & mask]++] = v; }
     u32 *t = a; a = b; b = t;
   }
-  if (a != q) for (u32 i = from; i < to; i++) q[i] = a[i];
+  if (a != q + from) for (u32 i = 0; i < n; i++) q[from + i] = a[i];
 }
 
 /* The entry [st, end) stopped being white: clear the granules entirely inside it. */
@@ -102,15 +130,16 @@ static void resolve(Ctx *c) {
   u32 shift = c->shift, gshift = c->gshift, qTail = c->qTail, q0 = qTail;
   for (u32 i = 0; i < nc; i++) {
     u32 d = cand[i];
-    u32 k = (page[d >> shift] & PAGE_INDEX_MASK) << 2;
-    while (ent[k + 1] <= d) k += 4;
-    if (ent[k] > d) continue;
-    u32 need = ent[k + 3];
+    u32 e = page[d >> shift] & PAGE_INDEX_MASK;
+    u32 *p = ent + E * e;
+    while (p[1] <= d) p += E, e++;
+    if (p[0] > d) continue;
+    u32 need = p[2];
     if ((need & NEED_MASK) == 0) continue;
-    ent[k + 3] = need - 1;
+    p[2] = need - 1;
     if ((need & NEED_MASK) == 1) {
-      q[qTail++] = k >> 2;
-      clear_white(bits, ent[k], ent[k + 1], gshift);
+      q[qTail++] = e;
+      clear_white(bits, p[0], p[1], gshift);
     }
   }
   c->whites -= qTail - q0;
@@ -169,8 +198,8 @@ static void touch_ahead(Ctx *c) {
   const u32 *ent = c->ent, *heap = c->heap;
   u32 s = 0, memBytes = c->memWords << 2;
   for (u32 j = c->qHead; j < lim; j++) {
-    u32 k = c->queue[j] << 2;
-    u32 a = (ent[k] + c->lo) & ~63u, b = ent[k + 1] + c->lo;
+    const u32 *p = ent + E * c->queue[j];
+    u32 a = (p[0] + c->lo) & ~63u, b = p[1] + c->lo;
     if (b > memBytes) b = memBytes;
     for (u32 x = a, n = 0; x < b && n < TOUCH_LINES; x += 64, n++) s += heap[x >> 2];
   }
@@ -198,8 +227,8 @@ void init(Ctx *c) {
 __attribute__((export_name("whiten")))
 void whiten(Ctx *c) {
   u32 *ent = c->ent, *bits = c->bits, gshift = c->gshift;
-  for (u32 k = 0; k < c->nEnt << 2; k += 4) {
-    if ((ent[k + 3] & NEED_MASK) == 0) continue;
+  for (u32 k = 0; k < c->nEnt * E; k += E) {
+    if ((ent[k + 2] & NEED_MASK) == 0) continue;
     u32 last = (ent[k + 1] - 1) >> gshift;
     for (u32 g = ent[k] >> gshift; g <= last; g++) bits[g >> 5] |= 1u << (g & 31);
   }
@@ -233,15 +262,15 @@ u32 flood(Ctx *c) {
     }
     if (c->qHead >= c->touchedTo) touch_ahead(c);
     u32 e = c->queue[c->qHead++];
-    u32 k = e << 2;
-    u32 need = ent[k + 3];
+    const u32 *p = ent + E * e;
+    u32 need = p[2];
     if (need & NEED_NO_SCAN) continue;
     if (need & NEED_AREAS) {
       resolve(c);
       c->special = e;
       return 1;
     }
-    u32 st = ent[k] + c->lo, end = ent[k + 1] + c->lo;
+    u32 st = p[0] + c->lo, end = p[1] + c->lo;
     u32 ws = (st + 3) >> 2, we = end >> 2;
     if (we > c->memWords) we = c->memWords;
     if (ws < we) scan_words(c, ws, we);
