@@ -119,7 +119,10 @@ export class FloodSession {
     private readonly n: number,
     private readonly region: number,
     private readonly regionBytes: number,
-    private readonly saved: Uint8Array,
+    /** Bytes of the region that were inside the memory before it grew. */
+    private readonly keptBytes: number,
+    /** The region's bytes before the flood, or null if they were all zero. */
+    private readonly saved: Uint8Array | null,
     private readonly qStart: number,
   ) {}
 
@@ -174,7 +177,9 @@ export class FloodSession {
       }
     }
     const buf = memory.buffer;
-    const saved = new Uint8Array(buf, region, Math.max(0, Math.min(total, oldBytes - region))).slice();
+    // A region of zeroes (pages grown by an earlier scan, say) needs no copy: it is zeroed again.
+    const keep = Math.max(0, Math.min(total, oldBytes - region));
+    const saved = allZero(new Int32Array(buf, region, keep >>> 2)) ? null : new Uint8Array(buf, region, keep).slice();
     const at = (i: number): number => region + offs[i]!;
     const ctx = at(0);
     const u32 = new Uint32Array(buf);
@@ -202,13 +207,13 @@ export class FloodSession {
     c[C_TOP] = 0;
     c[C_SINK] = 0;
     c[C_TOUCHED_TO] = 0;
-    copyEntries(snap.ent, n, flags, u32, at(4) >>> 2);
+    copyEntries(snap.ent, n, flags, new Int32Array(buf), at(4) >>> 2);
     u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at(5) >>> 2);
     u32.fill(0, at(6) >>> 2, (at(6) + sizes[6]!) >>> 2);
     u32.fill(0, at(8) >>> 2, (at(8) + sizes[8]!) >>> 2);
     ex.init(ctx);
     ex.whiten(ctx);
-    return new FloodSession(ex, memory, ctx, n, region, total, saved, at(7));
+    return new FloodSession(ex, memory, ctx, n, region, total, keep, saved, at(7));
   }
 
   private ctxView(): Uint32Array {
@@ -259,10 +264,10 @@ export class FloodSession {
     if (this.closed) return;
     this.closed = true;
     const u8 = new Uint8Array(this.memory.buffer);
-    u8.set(this.saved, this.region);
-    const grownFrom = this.region + this.saved.length;
-    const end = this.region + this.regionBytes;
-    if (end > grownFrom) u8.fill(0, grownFrom, end);
+    if (this.saved) u8.set(this.saved, this.region);
+    else u8.fill(0, this.region, this.region + this.keptBytes);
+    // Pages grown for the region were zero, as fresh pages are.
+    u8.fill(0, this.region + this.keptBytes, this.region + this.regionBytes);
   }
 }
 
@@ -270,16 +275,21 @@ export class FloodSession {
  * Entries into the kernel's copy as [start, end, need]: need flagged for entries the kernel must
  * not scan itself (no_scan, freed) or must hand back (scan areas).
  */
-function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, u32: Uint32Array, at: number): void {
+function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, out: Int32Array, at: number): void {
   for (let k = 0, j = at; k < 4 * n; k += 4, j += 3) {
     const f = flags[ent[k + 2]!]!;
     let need = ent[k + 3]! & 0xff;
     if (f & F_NO_SCAN || !(f & F_ALLOCATED)) need |= NEED_NO_SCAN;
     else if (f & F_HAS_AREAS) need |= NEED_AREAS;
-    u32[j] = ent[k]!;
-    u32[j + 1] = ent[k + 1]!;
-    u32[j + 2] = need;
+    out[j] = ent[k]!;
+    out[j + 1] = ent[k + 1]!;
+    out[j + 2] = need;
   }
+}
+
+function allZero(words: Int32Array): boolean {
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }
 
 /**
