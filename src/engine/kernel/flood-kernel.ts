@@ -111,6 +111,7 @@ const align16 = (x: number): number => Math.ceil(x / 16) * 16;
  */
 export class FloodSession {
   private closed = false;
+  private ctxWords = new Uint32Array(0);
 
   private constructor(
     private readonly ex: KernelExports,
@@ -216,8 +217,10 @@ export class FloodSession {
     return new FloodSession(ex, memory, ctx, n, region, total, keep, saved, at(7));
   }
 
+  /** The Ctx words (the memory does not grow while a session is open: one view serves). */
   private ctxView(): Uint32Array {
-    return new Uint32Array(this.memory.buffer, this.ctx, CTX_BYTES >>> 2);
+    if (this.ctxWords.buffer !== this.memory.buffer) this.ctxWords = new Uint32Array(this.memory.buffer, this.ctx, CTX_BYTES >>> 2);
+    return this.ctxWords;
   }
 
   /** Scans the words [ws, we) of the heap (a root range or a scan area). */
