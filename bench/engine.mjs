@@ -198,8 +198,9 @@ function memoryBench() {
 const NOTES = [
   'Reading the figures (targets from issue 2: pair < 100 ns; scan >= 1 GB/s with 10% pointers,',
   '>= 2 GB/s pointer-free; <= 32 B of metadata per object at 10M):',
-  '- The machine is shared: repeated runs of this script differ by up to ~30% (the 1M-live pair and',
-  '  the 10%-pointer scan swing most). CPU time is the steadier figure.',
+  '- The machine is shared: repeated runs of this script differ by up to ~30%, and the 1M-live',
+  '  pair, bound by cache misses, by up to 2x when neighbours load the memory system (88-209 ns',
+  '  in runs of the third session; the table is a quiet run). CPU time is the steadier figure.',
   '- add+delete pair: the immediate pair (alloc, then free of the same block) goes through the',
   '  bulk index (allocations enter the exact-start hash at the next free, annotation or scan:',
   '  syncIndex), so it is one insert and one remove in a warm bucket. With 1M live objects the',
