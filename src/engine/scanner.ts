@@ -307,7 +307,7 @@ export class ScanRun {
       this.heap = null;
       return false;
     }
-    let result: { queued: number; whites: number };
+    let whites: number;
     try {
       for (let top = this.rTop - 3; top >= 0; top -= 3) {
         const owner = this.ranges[top + 2];
@@ -326,7 +326,7 @@ export class ScanRun {
           s.scanRange(Math.ceil((st + list[k]) / 4), Math.floor((st + list[k] + list[k + 1]) / 4));
         }
       }
-      result = s.close(snap.ent);
+      whites = s.close(snap.ent);
     } catch (e) {
       s.abandon();
       throw e;
@@ -337,7 +337,7 @@ export class ScanRun {
     this.rTop = 0;
     this.qHead = this.qTail;
     this.sortedTo = this.qTail;
-    this.whites = result.whites;
+    this.whites = whites;
     this.bitsStale = true;
     this.usedKernel = true;
     return true;

@@ -106,8 +106,8 @@ function kernelFor(memory: WebAssembly.Memory): KernelExports | null {
 const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 /**
- * A flood in progress in the kernel. Open with openFlood(); end with close() (results copied out,
- * scratch restored) or abandon() (scratch restored only).
+ * A flood in progress in the kernel. Open with FloodSession.open(); end with close() (results
+ * copied out, scratch restored) or abandon() (scratch restored only).
  */
 export class FloodSession {
   private closed = false;
@@ -183,6 +183,31 @@ export class FloodSession {
     const saved = allZero(new Int32Array(buf, region, keep >>> 2)) ? null : new Uint8Array(buf, region, keep).slice();
     const at = (i: number): number => region + offs[i]!;
     const ctx = at(0);
+    const session = new FloodSession(ex, memory, ctx, n, region, total, keep, saved, at(7));
+    try {
+      session.load(snap, flags, whites, gshift, cap, at, sizes, oldBytes);
+    } catch (e) {
+      session.abandon();
+      throw e;
+    }
+    return session;
+  }
+
+  /** Writes the Ctx and the kernel's copies of the snapshot into the scratch region. */
+  private load(
+    snap: AddressSnapshot,
+    flags: Uint8Array,
+    whites: number,
+    gshift: number,
+    cap: number,
+    at: (i: number) => number,
+    sizes: number[],
+    oldBytes: number,
+  ): void {
+    const ex = this.ex;
+    const ctx = this.ctx;
+    const n = this.n;
+    const buf = this.memory.buffer;
     const u32 = new Uint32Array(buf);
     const c = new Uint32Array(buf, ctx, CTX_BYTES >>> 2);
     c.fill(0);
@@ -195,7 +220,7 @@ export class FloodSession {
     c[C_BITS] = at(6);
     c[C_QUEUE] = at(7);
     c[C_WHITES] = whites;
-    c[C_MEMWORDS] = oldBytes >>> 2;
+    c[C_MEMWORDS] = oldBytes >>> 2; // grown pages hold no heap
     c[C_HEAP] = 0;
     c[C_NENT] = n;
     c[C_SORT_BITS] = at(8);
@@ -214,7 +239,6 @@ export class FloodSession {
     u32.fill(0, at(8) >>> 2, (at(8) + sizes[8]!) >>> 2);
     ex.init(ctx);
     ex.whiten(ctx);
-    return new FloodSession(ex, memory, ctx, n, region, total, keep, saved, at(7));
   }
 
   /** The Ctx words (the memory does not grow while a session is open: one view serves). */
@@ -244,18 +268,17 @@ export class FloodSession {
   }
 
   /**
-   * Copies the colours back (need values into `ent`) and restores the scratch region. Returns how
-   * many entries the kernel queued, and the white count. The caller's white bitmap is stale then.
+   * Copies the colours back (need values into `ent`) and restores the scratch region. Returns the
+   * white count. The caller's white bitmap is stale then.
    */
-  close(ent: Int32Array): { queued: number; whites: number } {
+  close(ent: Int32Array): number {
     const buf = this.memory.buffer;
     const c = this.ctxView();
-    const queued = c[C_QTAIL]!;
     const whites = c[C_WHITES]!;
     const kent = new Int32Array(buf, c[C_ENT]!, 3 * this.n);
     for (let k = 3, j = 2; k < 4 * this.n; k += 4, j += 3) ent[k] = kent[j]! & 0xff;
     this.restore();
-    return { queued, whites };
+    return whites;
   }
 
   /** Restores the scratch region without reading results (the flood failed). */
