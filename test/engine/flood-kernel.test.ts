@@ -77,6 +77,21 @@ test('a memory that may grow and has no gap grows once; the grown pages are zero
   expect(w.reported()).toEqual([0x800]);
 });
 
+test('a declared maximum: the memory grows only while it stays within half of it', () => {
+  for (const [maxPages, grows] of [[8, true], [3, false]] as const) {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const w = world({ scanKernel: 'on' }, 1 << 16);
+    w.mem = memory.buffer;
+    w.k.attachMemory(() => memory.buffer, { memory, mayGrow: true, maxBytes: maxPages * 65536 });
+    noGapHeap(w);
+    expect(w.k.scan()).toBe(1);
+    // The scratch (~100 KiB) grows the 1-page memory to 3 pages: within half of 8, not of 3.
+    expect(w.k.stats().kernelScans).toBe(grows ? 1 : 0);
+    expect(memory.buffer.byteLength > 1 << 16).toBe(grows);
+    expect(w.reported()).toEqual([0x800]);
+  }
+});
+
 for (const kernel of [false, true]) {
   test(`a chunked scan finished at once (${kernel ? 'kernel' : 'JavaScript'}): a block freed while queued is not scanned`, async () => {
     let w!: ReturnType<typeof world>;

@@ -45,4 +45,21 @@ describe('readModuleInfo / checkWasiCommand', () => {
     expect(failure(() => checkWasiCommand(info, 'nowasi.wasm')).message)
       .toBe('nowasi.wasm is not a WASI preview1 command: it imports nothing from wasi_snapshot_preview1');
   });
+
+  it("reads memory 0's declared maximum: defined or imported, with or without one", async () => {
+    const binaryen = (await import('binaryen')).default;
+    const make = (max: number, imported: boolean): Uint8Array => {
+      const m = new binaryen.Module();
+      m.setMemory(2, max, 'memory', [], false, false, '0');
+      if (imported) m.addMemoryImport('0', 'env', 'memory');
+      const bytes = m.emitBinary();
+      m.dispose();
+      return bytes;
+    };
+    expect(readModuleInfo(make(300, false), 'a.wasm').memoryMaxPages).toBe(300);
+    expect(readModuleInfo(make(-1, false), 'b.wasm').memoryMaxPages).toBeNull(); // binaryen: -1 = none
+    expect(readModuleInfo(make(40, true), 'c.wasm').memoryMaxPages).toBe(40);
+    expect(readModuleInfo(fixture('tool.wasm'), 'tool.wasm').memoryMaxPages).toBeNull(); // wasm-ld's default
+  });
 });
+

@@ -29,6 +29,11 @@ import { FLOOD_WASM_BASE64 } from './flood-wasm.js';
 export interface HeapMemory {
   memory: WebAssembly.Memory;
   mayGrow: boolean;
+  /**
+   * The memory's declared maximum in bytes, if any: it is grown for scratch only while it stays
+   * within half of it, so the program keeps the room it was built to expect.
+   */
+  maxBytes?: number;
 }
 
 interface KernelExports {
@@ -171,6 +176,8 @@ export class FloodSession {
     const region = findGap(snap, busy, busyTop, oldBytes, total, heap.mayGrow);
     if (region < 0) return null;
     if (region + total > oldBytes) {
+      const grownTo = oldBytes + Math.ceil((region + total - oldBytes) / PAGE) * PAGE;
+      if (heap.maxBytes !== undefined && grownTo > heap.maxBytes / 2) return null;
       try {
         memory.grow(Math.ceil((region + total - oldBytes) / PAGE));
       } catch {

@@ -5,13 +5,18 @@
  * cheap and needs no compilation.
  *
  * Invariants: never throws anything but `InputError` (one-line, user-facing message); reads only
- * the import (2) and export (7) sections, skipping all others by their declared size.
+ * the import (2), memory (5) and export (7) sections, skipping all others by their declared size.
  */
 import { InputError } from './errors.js';
 
 export interface ImportEntry { module: string; name: string; kind: number }
 export interface ExportEntry { name: string; kind: number; index: number }
-export interface ModuleInfo { imports: ImportEntry[]; exports: ExportEntry[] }
+export interface ModuleInfo {
+  imports: ImportEntry[];
+  exports: ExportEntry[];
+  /** Memory 0's declared maximum in 64 KiB pages, or null when it declares none (or has none). */
+  memoryMaxPages: number | null;
+}
 
 export const KIND_FUNC = 0;
 export const KIND_MEMORY = 2;
@@ -49,10 +54,11 @@ class Reader {
     this.pos += len;
     return s;
   }
-  limits(): void {
+  /** Reads limits; returns the maximum, or null when there is none. */
+  limits(): number | null {
     const flags = this.byte();
     this.u32();
-    if (flags & 1) this.u32();
+    return flags & 1 ? this.u32() : null;
   }
 }
 
@@ -70,7 +76,8 @@ export function readModuleInfo(bytes: Uint8Array, what: string): ModuleInfo {
   }
   const r = new Reader(bytes, what);
   r.pos = 8;
-  const info: ModuleInfo = { imports: [], exports: [] };
+  const info: ModuleInfo = { imports: [], exports: [], memoryMaxPages: null };
+  let memories = 0;
   while (r.pos < bytes.length) {
     const id = r.byte();
     const size = r.u32();
@@ -85,12 +92,22 @@ export function readModuleInfo(bytes: Uint8Array, what: string): ModuleInfo {
         switch (kind) {
           case 0: r.u32(); break;                  // function: type index
           case 1: r.byte(); r.limits(); break;     // table: reftype, limits
-          case 2: r.limits(); break;               // memory
+          case 2: {                                // memory
+            const max = r.limits();
+            if (memories++ === 0) info.memoryMaxPages = max;
+            break;
+          }
           case 3: r.byte(); r.byte(); break;       // global: valtype, mutability
           case 4: r.byte(); r.u32(); break;        // tag: attribute, type index
           default: r.fail(`unknown import kind ${kind}`);
         }
         info.imports.push({ module, name, kind });
+      }
+    } else if (id === 5) {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const max = r.limits();
+        if (memories++ === 0) info.memoryMaxPages = max;
       }
     } else if (id === 7) {
       const n = r.u32();

@@ -173,9 +173,10 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     const rawMalloc = instance.exports[logGlobals.rawMalloc] as (size: number) => number;
     wiring.enableEventLog = () => (log.enable(rawMalloc) ? log : null);
   }
-  // The exit scan (and `scan` from ctl) may borrow scratch for the flood kernel by growing the
-  // memory: WASI's libc takes pages from memory.grow and this runtime re-reads memory.buffer.
-  engine.attachMemory(() => memory.buffer, { memory, mayGrow: true });
+  // Scans may borrow scratch for the flood kernel by growing the memory (WASI's libc takes pages
+  // from memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
+  const maxPages = info.memoryMaxPages;
+  engine.attachMemory(() => memory.buffer, { memory, mayGrow: true, ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) });
   engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
     enabled: () => engine.stackEnabled,
     pointer: () => (exitStackPointer >= 0 ? exitStackPointer : readStackPointer()),
