@@ -13,7 +13,8 @@
  *   So a region of free heap, malloc's own bookkeeping included, can be borrowed.
  * - Without such a gap the memory is grown, only where the embedder allows it (`mayGrow`: the CLI
  *   runtime, whose WASI libc takes new pages from memory.grow and re-reads memory.buffer, so
- *   pages it never asked for are simply never used by it). Grown pages are zeroed afterwards, as
+ *   pages it never asked for are simply never used by it), and only within half of `maxBytes`
+ *   when the memory declares a maximum. Grown pages are zeroed afterwards, as
  *   fresh pages are. If the memory cannot grow, the caller floods in JavaScript.
  * - Results come back as the snapshot's `need` values (copied out), the number of entries that
  *   turned grey, and the white count: what the JavaScript flood would leave. The kernel keeps its
