@@ -14,9 +14,9 @@
  * The algorithm is scanner.ts's (see its invariants): words are filtered (min/max, then the white
  * bitmap) into a candidate batch; a batch is bucketed by address and resolved against the entry
  * index (entries of three words [start, end, need], offsets from lo; a page table gives the
- * first entry to try). An entry whose need drops to 0 turns grey: it is queued and its granules leave the white
- * bitmap. Each new generation of the queue is radix sorted into address order, and the objects
- * just ahead are touched in a burst so their cache misses overlap.
+ * first entry to try). An entry whose need drops to 0 turns grey: it is queued and its granules
+ * leave the white bitmap. Each new generation of the queue is sorted into address order, and the
+ * objects just ahead are touched in a burst so their cache misses overlap.
  */
 /* Words per entry: start, end (offsets from lo, end exclusive), need (with the flags below). */
 #define E 3
@@ -38,7 +38,7 @@ typedef unsigned int u32;
 #define TOUCH_OBJECTS 32
 #define TOUCH_LINES 8
 
-/* Field order is flood-kernel.ts's CTX_* constants. */
+/* Field order is flood-kernel.ts's C_* constants (the u32 index of each field). */
 typedef struct {
   u32 lo, span, shift, gshift;
   u32 *ent, *page, *bits, *queue;
