@@ -67,8 +67,13 @@ export function crc32(u8: Uint8Array, i32: Int32Array | null, off: number, len: 
   return ~c >>> 0;
 }
 
-/** Whether u8[off, off + len) holds only zero bytes. */
-export function isAllZero(u8: Uint8Array, off: number, len: number): boolean {
-  for (let i = off, end = off + len; i < end; i++) if (u8[i] !== 0) return false;
+/** Whether u8[off, off + len) holds only zero bytes (u32: a view of the same buffer, from byte 0). */
+export function isAllZero(u8: Uint8Array, u32: Int32Array | Uint32Array, off: number, len: number): boolean {
+  const end = off + len;
+  let i = off;
+  for (; i < end && (i & 3) !== 0; i++) if (u8[i] !== 0) return false;
+  // Whole aligned words (u32 is a view of u8's buffer from byte 0), then the tail's bytes.
+  for (const we = end >>> 2; i >>> 2 < we; i += 4) if (u32[i >>> 2] !== 0) return false;
+  for (; i < end; i++) if (u8[i] !== 0) return false;
   return true;
 }

@@ -2,7 +2,7 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { crc32 } from '../../src/engine/crc32.js';
+import { crc32, isAllZero } from '../../src/engine/crc32.js';
 import { StackDepot } from '../../src/engine/stack-depot.js';
 
 describe('stack depot', () => {
@@ -72,4 +72,20 @@ describe('crc32', () => {
         expect(crc32(u8, null, off, len)).toBe(want);
       }
   });
+});
+
+test('isAllZero: a non-zero byte anywhere in the range, aligned or not, is found; bytes outside are ignored', () => {
+  const buf = new ArrayBuffer(64);
+  const u8 = new Uint8Array(buf);
+  const u32 = new Int32Array(buf);
+  for (let off = 0; off < 8; off++) {
+    for (let len = 0; len < 40; len++) {
+      expect(isAllZero(u8, u32, off, len)).toBe(true);
+      for (let k = 0; k < 64; k++) {
+        u8[k] = 1;
+        expect(isAllZero(u8, u32, off, len)).toBe(!(k >= off && k < off + len));
+        u8[k] = 0;
+      }
+    }
+  }
 });

@@ -52,15 +52,11 @@ test('no gap and a memory that must not grow: the scan floods in JavaScript, wit
 });
 
 test('no gap and a memory at its maximum: the scan floods in JavaScript', () => {
-  // world() cannot set a maximum: build the detector over such a memory directly.
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
-  const w = world({ scanKernel: 'on' }, 1 << 16);
-  w.mem = memory.buffer;
-  w.k.attachMemory(() => memory.buffer, { memory, mayGrow: true });
+  const w = world({ scanKernel: 'on' }, 1 << 16, { mayGrow: true, maximumPages: 1 });
   noGapHeap(w);
   expect(w.k.scan()).toBe(1);
   expect(w.k.stats().kernelScans).toBe(0);
-  expect(memory.buffer.byteLength).toBe(1 << 16);
+  expect(w.mem.byteLength).toBe(1 << 16);
   expect(w.reported()).toEqual([0x800]);
 });
 
@@ -79,15 +75,12 @@ test('a memory that may grow and has no gap grows once; the grown pages are zero
 
 test('a declared maximum: the memory grows only while it stays within half of it', () => {
   for (const [maxPages, grows] of [[8, true], [3, false]] as const) {
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    const w = world({ scanKernel: 'on' }, 1 << 16);
-    w.mem = memory.buffer;
-    w.k.attachMemory(() => memory.buffer, { memory, mayGrow: true, maxBytes: maxPages * 65536 });
+    const w = world({ scanKernel: 'on' }, 1 << 16, { mayGrow: true, maxBytes: maxPages * 65536 });
     noGapHeap(w);
     expect(w.k.scan()).toBe(1);
     // The scratch (~100 KiB) grows the 1-page memory to 3 pages: within half of 8, not of 3.
     expect(w.k.stats().kernelScans).toBe(grows ? 1 : 0);
-    expect(memory.buffer.byteLength > 1 << 16).toBe(grows);
+    expect(w.mem.byteLength > 1 << 16).toBe(grows);
     expect(w.reported()).toEqual([0x800]);
   }
 });

@@ -51,10 +51,17 @@ export interface World {
 
 /**
  * A detector over `memBytes` of memory. With `wasm`, the memory is a WebAssembly.Memory (rounded
- * up to whole pages) handed to the engine for the flood kernel.
+ * up to whole pages, with `maximumPages` if given) handed to the engine for the flood kernel.
  */
-export function world(opts: EngineOptions = {}, memBytes = 1 << 16, wasm?: { mayGrow: boolean }): World {
-  const memory = wasm ? new WebAssembly.Memory({ initial: Math.ceil(memBytes / 65536) }) : null;
+export function world(
+  opts: EngineOptions = {},
+  memBytes = 1 << 16,
+  wasm?: { mayGrow: boolean; maximumPages?: number; maxBytes?: number },
+): World {
+  const pages = Math.ceil(memBytes / 65536);
+  const memory = wasm
+    ? new WebAssembly.Memory(wasm.maximumPages !== undefined ? { initial: pages, maximum: wasm.maximumPages } : { initial: pages })
+    : null;
   let mem: ArrayBuffer = memory ? memory.buffer : new ArrayBuffer(memBytes);
   const logs: string[] = [];
   const time = { ms: 1000 };
@@ -91,7 +98,10 @@ export function world(opts: EngineOptions = {}, memBytes = 1 << 16, wasm?: { may
       return k.leaks().map((r) => r.address);
     },
   };
-  if (memory) k.attachMemory(() => memory.buffer, { memory, mayGrow: wasm!.mayGrow });
+  if (memory) {
+    const max = wasm!.maxBytes;
+    k.attachMemory(() => memory.buffer, { memory, mayGrow: wasm!.mayGrow, ...(max !== undefined ? { maxBytes: max } : {}) });
+  }
   else k.attachMemory(() => mem);
   k.setRootProvider((add) => {
     for (const [a, b] of roots) add(a, b);

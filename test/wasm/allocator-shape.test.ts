@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import binaryen from 'binaryen';
-import { instrument, AllocatorNotFoundError } from '../../src/wasm/instrument/index.js';
+import { instrument, AllocatorNotFoundError, WasmFormatError } from '../../src/wasm/instrument/index.js';
 import { findAllocators } from '../../src/wasm/instrument/allocators.js';
 import { findAllocatorsByShape } from '../../src/wasm/instrument/allocator-shape.js';
 import { parseModule, callGraph } from '../../src/wasm/binary/index.js';
@@ -102,10 +102,13 @@ describe('not dlmalloc, or not certain: still "no allocator found"', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(AllocatorNotFoundError);
+    expect(err).toBeInstanceOf(WasmFormatError);
     const msg = (err as Error).message;
     expect(msg).not.toContain('\n');
+    expect(msg).toMatch(/^no allocator found: looked for malloc, calloc, realloc, free, .* in the exports/);
     expect(msg).toMatch(new RegExp('^no allocator found: looked for malloc, calloc, realloc, free, .* in the exports ' +
       '\\(the module has no name section and no usable debug info\\); name them with --allocator'));
+    expect(msg).toContain('--allocator malloc=NAME,free=NAME');
   });
 
   it('a second function shaped like the malloc wrapper makes malloc ambiguous: nothing is found', () => {

@@ -179,20 +179,6 @@ describe('finding the allocator', () => {
     const run = runWasi(r.binary);
     expect(eventLines(run.events)).toEqual(saidLines(run.stdout));
   });
-  it('no allocator: one line naming what was tried and how to name it', () => {
-    let err: unknown;
-    try {
-      instrument(fixture('shape/custom_pool.stripped.wasm'));
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(AllocatorNotFoundError);
-    expect(err).toBeInstanceOf(WasmFormatError);
-    const msg = (err as Error).message;
-    expect(msg).not.toContain('\n');
-    expect(msg).toMatch(/^no allocator found: looked for malloc, calloc, realloc, free, .* in the exports/);
-    expect(msg).toContain('--allocator malloc=NAME,free=NAME');
-  });
   it('wasm-opt release link (names gone, DWARF code addresses zeroed): dlmalloc found by its code shape', () => {
     const named = instrument(fixture('calloc.wasm'));
     expect(instrument(fixture('calloc.linkopt.wasm')).allocators.map((a) => [a.name, a.index, a.source])).toEqual(

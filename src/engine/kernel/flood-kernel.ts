@@ -24,6 +24,7 @@
 
 import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN } from '../object-table.js';
 import type { AddressSnapshot } from '../address-index.js';
+import { isAllZero } from '../crc32.js';
 import { FLOOD_WASM_BASE64 } from './flood-wasm.js';
 
 /** The heap as the kernel needs it: the memory object, and whether it may be grown for scratch. */
@@ -44,7 +45,7 @@ interface KernelExports {
   flood(ctx: number): number;
 }
 
-// Ctx fields (u32 each) at their index in flood.c's struct (qHead 8, sortedTo 14 and nCand 21 start at 0).
+// Ctx fields (u32 each) at their index in flood.c's struct; the others start at 0.
 const C_LO = 0;
 const C_SPAN = 1;
 const C_SHIFT = 2;
@@ -57,7 +58,6 @@ const C_QTAIL = 9;
 const C_WHITES = 10;
 const C_MEMWORDS = 11;
 const C_SPECIAL = 12;
-const C_HEAP = 13;
 const C_NENT = 15;
 const C_SORT_BITS = 16;
 const C_COUNTS = 17;
@@ -66,9 +66,6 @@ const C_CAND = 19;
 const C_CAND_SORTED = 20;
 const C_CAND_CAP = 22;
 const C_SHUF = 23;
-const C_TOP = 24;
-const C_SINK = 25;
-const C_TOUCHED_TO = 26;
 const CTX_BYTES = 128;
 
 /** flood.c's flag bits above the need byte. */
@@ -82,15 +79,15 @@ const CAND_MIN = 2 * CHUNK;
 const CAND_MAX = 1 << 18;
 const PAGE = 65536;
 
+/** The scratch region's parts, in layout order. */
+const PARTS = ['ctx', 'shuf', 'counts', 'stage', 'ent', 'page', 'bits', 'queue', 'sortBits', 'cand', 'candSorted'] as const;
+type Part = (typeof PARTS)[number];
+
 let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, KernelExports | null>();
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(s, 'base64'));
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 }
 
 /** The kernel instantiated over `memory`, or null where WebAssembly SIMD is unavailable. */
@@ -153,47 +150,46 @@ export class FloodSession {
     // bitmap than the JavaScript flood's stays in L2, and the filter's reads of it dominate.
     const gshift = Math.max(2, snap.shift - 1);
     const cap = Math.min(Math.max(n, CAND_MIN), CAND_MAX);
-    const sizes = [
-      CTX_BYTES,
-      256, // swizzle table
-      COUNTS_WORDS * 4,
-      CHUNK * 4 + 64, // stage (+ one vector of slack)
-      12 * n, // entries: start, end, need
-      4 * snap.page.length,
-      4 * Math.ceil((Math.floor((snap.span - 1) / 2 ** gshift) + 1) / 32), // white bitmap
-      4 * (n + 1), // queue
-      4 * Math.ceil(n / 32), // bitmap for sorting queue generations
-      4 * cap,
-      4 * cap,
-    ];
+    const size: Record<Part, number> = {
+      ctx: CTX_BYTES,
+      shuf: 256, // the swizzle table
+      counts: COUNTS_WORDS * 4,
+      stage: CHUNK * 4 + 64, // one step's in-range words, + one vector of slack
+      ent: 12 * n, // start, end, need
+      page: 4 * snap.page.length,
+      bits: 4 * Math.ceil((Math.floor((snap.span - 1) / 2 ** gshift) + 1) / 32), // white bitmap
+      queue: 4 * (n + 1),
+      sortBits: 4 * Math.ceil(n / 32), // for sorting queue generations
+      cand: 4 * cap,
+      candSorted: 4 * cap,
+    };
+    const at = {} as Record<Part, number>;
     let total = 0;
-    const offs: number[] = [];
-    for (const s of sizes) {
-      offs.push(total);
-      total += align16(s);
+    for (const part of PARTS) {
+      at[part] = total;
+      total += align16(size[part]);
     }
     const memory = heap.memory;
     const oldBytes = memory.buffer.byteLength;
     const region = findGap(snap, busy, busyTop, oldBytes, total, heap.mayGrow);
     if (region < 0) return null;
-    if (region + total > oldBytes) {
-      const grownTo = oldBytes + Math.ceil((region + total - oldBytes) / PAGE) * PAGE;
-      if (heap.maxBytes !== undefined && grownTo > heap.maxBytes / 2) return null;
+    const growPages = Math.ceil((region + total - oldBytes) / PAGE);
+    if (growPages > 0) {
+      if (heap.maxBytes !== undefined && oldBytes + growPages * PAGE > heap.maxBytes / 2) return null;
       try {
-        memory.grow(Math.ceil((region + total - oldBytes) / PAGE));
+        memory.grow(growPages);
       } catch {
         return null; // at its maximum: the caller floods in JavaScript
       }
     }
     const buf = memory.buffer;
+    for (const part of PARTS) at[part] += region;
     // A region of zeroes (pages grown by an earlier scan, say) needs no copy: it is zeroed again.
     const keep = Math.max(0, Math.min(total, oldBytes - region));
-    const saved = allZero(new Int32Array(buf, region, keep >>> 2)) ? null : new Uint8Array(buf, region, keep).slice();
-    const at = (i: number): number => region + offs[i]!;
-    const ctx = at(0);
-    const session = new FloodSession(ex, memory, ctx, n, region, total, keep, saved, at(7));
+    const saved = isAllZero(new Uint8Array(buf), new Int32Array(buf), region, keep) ? null : new Uint8Array(buf, region, keep).slice();
+    const session = new FloodSession(ex, memory, at.ctx, n, region, total, keep, saved, at.queue);
     try {
-      session.load(snap, flags, whites, gshift, cap, at, sizes, oldBytes);
+      session.load(snap, flags, whites, gshift, cap, at, size, oldBytes);
     } catch (e) {
       session.abandon();
       throw e;
@@ -208,8 +204,8 @@ export class FloodSession {
     whites: number,
     gshift: number,
     cap: number,
-    at: (i: number) => number,
-    sizes: number[],
+    at: Record<Part, number>,
+    size: Record<Part, number>,
     oldBytes: number,
   ): void {
     const ex = this.ex;
@@ -218,33 +214,29 @@ export class FloodSession {
     const buf = this.memory.buffer;
     const u32 = new Uint32Array(buf);
     const c = new Uint32Array(buf, ctx, CTX_BYTES >>> 2);
-    c.fill(0);
+    c.fill(0); // heap (the memory's start), qHead, sortedTo, nCand, top, sink, touchedTo: 0
     c[C_LO] = snap.lo;
     c[C_SPAN] = snap.span;
     c[C_SHIFT] = snap.shift;
     c[C_GSHIFT] = gshift;
-    c[C_ENT] = at(4);
-    c[C_PAGE] = at(5);
-    c[C_BITS] = at(6);
-    c[C_QUEUE] = at(7);
+    c[C_ENT] = at.ent;
+    c[C_PAGE] = at.page;
+    c[C_BITS] = at.bits;
+    c[C_QUEUE] = at.queue;
     c[C_WHITES] = whites;
     c[C_MEMWORDS] = oldBytes >>> 2; // grown pages hold no heap
-    c[C_HEAP] = 0;
     c[C_NENT] = n;
-    c[C_SORT_BITS] = at(8);
-    c[C_COUNTS] = at(2);
-    c[C_STAGE] = at(3);
-    c[C_CAND] = at(9);
-    c[C_CAND_SORTED] = at(10);
+    c[C_SORT_BITS] = at.sortBits;
+    c[C_COUNTS] = at.counts;
+    c[C_STAGE] = at.stage;
+    c[C_CAND] = at.cand;
+    c[C_CAND_SORTED] = at.candSorted;
     c[C_CAND_CAP] = cap;
-    c[C_SHUF] = at(1);
-    c[C_TOP] = 0;
-    c[C_SINK] = 0;
-    c[C_TOUCHED_TO] = 0;
-    copyEntries(snap.ent, n, flags, new Int32Array(buf), at(4) >>> 2);
-    u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at(5) >>> 2);
-    u32.fill(0, at(6) >>> 2, (at(6) + sizes[6]!) >>> 2);
-    u32.fill(0, at(8) >>> 2, (at(8) + sizes[8]!) >>> 2);
+    c[C_SHUF] = at.shuf;
+    copyEntries(snap.ent, n, flags, new Int32Array(buf), at.ent >>> 2);
+    u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at.page >>> 2);
+    u32.fill(0, at.bits >>> 2, (at.bits + size.bits) >>> 2);
+    u32.fill(0, at.sortBits >>> 2, (at.sortBits + size.sortBits) >>> 2);
     ex.init(ctx);
     ex.whiten(ctx);
   }
@@ -319,11 +311,6 @@ function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, out: Int32Ar
     out[j + 1] = ent[k + 1]!;
     out[j + 2] = need;
   }
-}
-
-function allZero(words: Int32Array): boolean {
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
-  return true;
 }
 
 /**
