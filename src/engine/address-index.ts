@@ -37,6 +37,11 @@ export const PAGE_INDEX_MASK = (1 << 26) - 1;
 /** Granules of the white bitmap per page, as a shift (about 8 bits per two objects). */
 const GRANULE_PER_PAGE_SHIFT = 3;
 const RADIX_BITS = 11;
+/**
+ * Ends are clipped to the end of a 4 GiB memory. An end of 2^32 fits an entry (end - lo < 2^32:
+ * lo > 0, as address 0 is never an object); a block claiming more is clipped.
+ */
+const MEM_END = 2 ** 32;
 
 export class AddressSnapshot {
   n = 0;
@@ -93,7 +98,7 @@ export class AddressSnapshot {
       m = this.resolveOverlaps(t, n, dropOverlap);
       lo = m > 0 ? keys[0] : 0;
       fillEntries(this.ent, keys, ends, vals, m, lo);
-      lastEnd = m > 0 ? ends[m - 1] : 0;
+      lastEnd = m > 0 ? ends[m - 1] + 1 : 0;
     }
     this.n = m;
     this.lo = lo;
@@ -114,8 +119,9 @@ export class AddressSnapshot {
       const st = keys[i];
       const sz = size[s];
       const e = st + (sz === 0 ? 1 : sz);
-      const end = e > 0xffffffff ? 0xffffffff : e;
-      if (m > 0 && st < ends[m - 1]) {
+      const end = e > MEM_END ? MEM_END : e;
+      // ends[] holds each kept entry's last byte (u32: an end of 2^32 would wrap to 0).
+      if (m > 0 && st <= ends[m - 1]) {
         const prev = vals[m - 1];
         if (t.olderThan(prev, s)) {
           dropOverlap(prev, s);
@@ -126,7 +132,7 @@ export class AddressSnapshot {
         // The replaced entry's predecessor ends at or before its start <= st: no new overlap.
       }
       keys[m] = st;
-      ends[m] = end;
+      ends[m] = end - 1;
       vals[m] = s;
       m++;
     }
@@ -244,7 +250,7 @@ function fillDisjoint(ent: Int32Array, keys: Uint32Array, vals: Uint32Array, siz
     const s = vals[i];
     const sz = size[s];
     const e = st + (sz === 0 ? 1 : sz);
-    prevEnd = e > 0xffffffff ? 0xffffffff : e;
+    prevEnd = e > MEM_END ? MEM_END : e;
     ent[k] = st - lo;
     ent[k + 1] = prevEnd - lo;
     ent[k + 2] = s;
@@ -256,7 +262,7 @@ function fillDisjoint(ent: Int32Array, keys: Uint32Array, vals: Uint32Array, siz
 function fillEntries(ent: Int32Array, keys: Uint32Array, ends: Uint32Array, vals: Uint32Array, m: number, lo: number): void {
   for (let i = 0, k = 0; i < m; i++, k += 4) {
     ent[k] = keys[i] - lo;
-    ent[k + 1] = ends[i] - lo;
+    ent[k + 1] = ends[i] + 1 - lo;
     ent[k + 2] = vals[i];
     ent[k + 3] = 0;
   }

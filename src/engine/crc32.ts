@@ -46,7 +46,7 @@ export function crc32(u8: Uint8Array, i32: Int32Array | null, off: number, len: 
         T[b >>> 24];
       w += 2;
     }
-    i = w << 2;
+    i = w * 4; // not w << 2: objects at or above 2^31 have w >= 2^29
   } else {
     const end8 = off + (len & ~7);
     while (i < end8) {
@@ -73,7 +73,8 @@ export function isAllZero(u8: Uint8Array, u32: Int32Array | Uint32Array, off: nu
   let i = off;
   for (; i < end && (i & 3) !== 0; i++) if (u8[i] !== 0) return false;
   // Whole aligned words (u32 is a view of u8's buffer from byte 0), then the tail's bytes.
-  for (const we = end >>> 2; i >>> 2 < we; i += 4) if (u32[i >>> 2] !== 0) return false;
+  // Compared as byte offsets: `i >>> 2` wraps to 0 at 2^32 (a block ending at 4 GiB).
+  for (; i + 4 <= end; i += 4) if (u32[i >>> 2] !== 0) return false;
   for (; i < end; i++) if (u8[i] !== 0) return false;
   return true;
 }

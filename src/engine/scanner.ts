@@ -211,7 +211,7 @@ export class ScanRun {
       this.i32 = new Int32Array(0);
       this.u8 = new Uint8Array(0);
     } else if (this.u8.buffer !== buf || this.u8.length !== buf.byteLength) {
-      this.i32 = new Int32Array(buf, 0, buf.byteLength >>> 2);
+      this.i32 = new Int32Array(buf, 0, Math.floor(buf.byteLength / 4)); // 4 GiB: 2^32 >>> 2 is 0
       this.u8 = new Uint8Array(buf);
     }
   }

@@ -31,4 +31,9 @@ describe('rootProvider', () => {
     sp = -1;                    // unknown pointer: no stack
     expect(collect(p)).toHaveLength(2);
   });
+
+  it('a stack above 2^31 (a program whose data or heap is placed first) is added unsigned', () => {
+    const p = rootProvider([], { enabled: () => true, pointer: () => 0x90000002, top: 0x90001000 }, () => 2 ** 32);
+    expect(collect(p)).toEqual([[0x90000000, 0x90001000]]);
+  });
 });

@@ -224,7 +224,7 @@ export class FloodSession {
     c[C_BITS] = at.bits;
     c[C_QUEUE] = at.queue;
     c[C_WHITES] = whites;
-    c[C_MEMWORDS] = oldBytes >>> 2; // grown pages hold no heap
+    c[C_MEMWORDS] = Math.floor(oldBytes / 4); // grown pages hold no heap; 4 GiB: 2^32 >>> 2 is 0
     c[C_NENT] = n;
     c[C_SORT_BITS] = at.sortBits;
     c[C_COUNTS] = at.counts;

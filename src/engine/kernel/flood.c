@@ -191,17 +191,23 @@ static void scan_words(Ctx *c, u32 w, u32 we) {
   }
 }
 
+/* The word index past an entry's last whole word: its end, lo + end (up to 2^32), divided by 4. */
+static inline u32 end_word(const Ctx *c, const u32 *p) {
+  return (u32)(((unsigned long long)p[1] + c->lo) >> 2);
+}
+
 /* Loads one word of each of the first TOUCH_LINES lines of the next queued objects, in a burst. */
 static void touch_ahead(Ctx *c) {
   u32 lim = c->qHead + TOUCH_OBJECTS;
   if (lim > c->sortedTo) lim = c->sortedTo;
   const u32 *ent = c->ent, *heap = c->heap;
-  u32 s = 0, memBytes = c->memWords << 2;
+  u32 s = 0;
   for (u32 j = c->qHead; j < lim; j++) {
     const u32 *p = ent + E * c->queue[j];
-    u32 a = (p[0] + c->lo) & ~63u, b = p[1] + c->lo;
-    if (b > memBytes) b = memBytes;
-    for (u32 x = a, n = 0; x < b && n < TOUCH_LINES; x += 64, n++) s += heap[x >> 2];
+    /* In words: a byte address (an end of 2^32, memWords << 2 of a 4 GiB memory) does not fit a u32. */
+    u32 a = ((p[0] + c->lo) & ~63u) >> 2, b = end_word(c, p);
+    if (b > c->memWords) b = c->memWords;
+    for (u32 x = a, n = 0; x < b && n < TOUCH_LINES; x += 16, n++) s += heap[x];
   }
   c->sink += s;
   c->touchedTo = lim;
@@ -218,8 +224,9 @@ void init(Ctx *c) {
     }
     for (; o < 4; o++) t[m * 4 + o] = 0x80808080u;
   }
+  /* span >> top < 2^BUCKET_BITS; top stops at 20 (a shift by 32 is not a shift). */
   u32 top = 0;
-  while (top < 31 && c->span > (1u << (top + BUCKET_BITS))) top++;
+  while (top < 32 - BUCKET_BITS && c->span > (1u << (top + BUCKET_BITS))) top++;
   c->top = top;
 }
 
@@ -270,8 +277,8 @@ u32 flood(Ctx *c) {
       c->special = e;
       return 1;
     }
-    u32 st = p[0] + c->lo, end = p[1] + c->lo;
-    u32 ws = (st + 3) >> 2, we = end >> 2;
+    u32 st = p[0] + c->lo;
+    u32 ws = (st >> 2) + ((st & 3) != 0), we = end_word(c, p);
     if (we > c->memWords) we = c->memWords;
     if (ws < we) scan_words(c, ws, we);
   }

@@ -109,7 +109,7 @@ export class EventLog {
     }
     // An allocator that returns memory it does not have (a bump allocator that never grows the
     // memory) gets no fast path rather than a host error.
-    const base = (block + 15) & ~15;
+    const base = ((block + 15) & ~15) >>> 0; // unsigned: the block may lie above 2^31
     if (block === 0 || base + bytes > this.memory.buffer.byteLength) return false;
     this.base = base;
     new Uint8Array(this.memory.buffer, this.base, KNOWN_CAPACITY * KNOWN_BYTES).fill(0);

@@ -52,7 +52,7 @@ export function rootProvider(
     if (stack && stack.enabled()) {
       const sp = stack.pointer();
       const top = Math.min(stack.top, limit);
-      if (sp >= 0 && sp < top) add(sp & ~3, top);
+      if (sp >= 0 && sp < top) add(sp - (sp & 3), top); // not sp & ~3: negative from 2^31 up
     }
   };
 }
