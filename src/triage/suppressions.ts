@@ -15,10 +15,8 @@
  *   in the name (a substring). Case-sensitive. An empty name never matches. Where LSan's
  *   left-to-right first-occurrence search misses a match a glob would find (`a*b$` on `ab_ab`),
  *   this matches: the difference only ever suppresses more.
- * - Pure: no I/O except readSuppressionFile.
+ * - Pure: no I/O (files are read by inputs.ts), so the browser bundle can take it.
  */
-import { readFileSync } from 'node:fs';
-
 /** One `leak:` line. */
 export interface Suppression {
   /** The pattern as written after `leak:` (what LSan's `Suppressions used:` table prints). */
@@ -58,19 +56,6 @@ export function parseSuppressions(text: string, source: string): Suppression[] {
     out.push({ pattern, source, line: i + 1 });
   }
   return out;
-}
-
-/** Reads and parses a suppressions file; any failure is a SuppressionError naming the file. */
-export function readSuppressionFile(path: string): Suppression[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : e instanceof Error ? e.message : String(e);
-    throw new SuppressionError(path, 0, `cannot read: ${why}`);
-  }
-  return parseSuppressions(text, path);
 }
 
 function clip(s: string): string {

@@ -6,10 +6,10 @@ import { describe, expect, test } from 'vitest';
 import {
   matchSuppression,
   parseSuppressions,
-  readSuppressionFile,
   SuppressionError,
   templateMatch,
 } from '../../src/triage/suppressions.js';
+import { readSuppressionFile } from '../../src/triage/inputs.js';
 
 describe('parseSuppressions', () => {
   test('leak: lines, # comments, blank lines, blanks around a line; line numbers kept', () => {
