@@ -1,8 +1,8 @@
 /**
- * `kmemleak report [--json|--sarif] [-o FILE] [--exitcode N] [FILE...]`: reads kmemleak
+ * `kmemleak report [--json|--sarif|--html] [-o FILE] [--exitcode N] [FILE...]`: reads kmemleak
  * reports (the kernel's, any generation, or ours, text or JSON) from files or standard input
  * ("-", or no FILE), groups their records into sites and prints them: text by default, SPEC §7's
- * JSON, or SARIF 2.1.0.
+ * JSON, SARIF 2.1.0, or the HTML page (src/report/html/).
  *
  * Exit status: --exitcode (default 23, as `kmemleak run`) when a site is reported, 0 when none;
  * 1 when an input is not a kmemleak report (one line: FILE:LINE where reading stopped, and why);
@@ -16,11 +16,13 @@ import { IngestError, type IngestRecord } from '../report/ingest/model.js';
 import { groupIntoSites, type IngestReport } from '../report/ingest/sites.js';
 import { formatIngestText } from '../report/ingest/format-text.js';
 import { formatIngestSarif } from '../report/ingest/format-sarif.js';
+import { buildHtmlReport } from '../report/html/page.js';
 import type { CliIO } from './io.js';
 
 export interface RawReportOptions {
   json?: boolean;
   sarif?: boolean;
+  html?: boolean;
   output?: string;
   exitcode?: string;
 }
@@ -57,11 +59,12 @@ function readInputs(files: string[], deps: ReportDeps): { records: IngestRecord[
 function render(report: IngestReport, raw: RawReportOptions): string {
   if (raw.json) return JSON.stringify(report, null, 2) + '\n';
   if (raw.sarif) return JSON.stringify(formatIngestSarif(report), null, 2) + '\n';
+  if (raw.html) return buildHtmlReport(report);
   return formatIngestText(report);
 }
 
 export async function runReport(files: string[], raw: RawReportOptions, io: CliIO, deps: ReportDeps = defaultDeps): Promise<number> {
-  if (raw.json && raw.sarif) throw new InputError('--json and --sarif: choose one', 2);
+  if ([raw.json, raw.sarif, raw.html].filter(Boolean).length > 1) throw new InputError('--json, --sarif, --html: choose one', 2);
   let exitcode = 23;
   if (raw.exitcode !== undefined) {
     if (!/^\d+$/.test(raw.exitcode) || Number(raw.exitcode) > 255) throw new InputError(`--exitcode: expected 0..255, got '${raw.exitcode}'`, 2);
@@ -97,6 +100,7 @@ export function reportCommand(program: Command, io: CliIO, result: { code: numbe
     .helpOption('-h, --help', 'show this help')
     .option('--json', "print SPEC §7's JSON (sites, leaks, summary)")
     .option('--sarif', 'print SARIF 2.1.0, one result per site')
+    .option('--html', 'print one self-contained HTML page (icicle graph, sites, objects, filter)')
     .option('-o, --output <file>', 'write to FILE instead of standard output')
     .option('--exitcode <n>', 'exit status when a site is reported (0 keeps 0)', undefined)
     .addHelpText('after', [

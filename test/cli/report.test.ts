@@ -119,6 +119,6 @@ describe('kmemleak report', () => {
     expect(r.err).toBe(`kmemleak: ${join(tmp, 'nope.txt')}: cannot read (ENOENT)\n`);
     const u = await cli(['report', '--json', '--sarif', K('55.txt')]);
     expect(u.code).toBe(2);
-    expect(u.err).toMatch(/^kmemleak: --json and --sarif: choose one\nTry 'kmemleak report --help' for usage\.\n$/);
+    expect(u.err).toMatch(/^kmemleak: --json, --sarif, --html: choose one\nTry 'kmemleak report --help' for usage\.\n$/);
   });
 });
