@@ -1,10 +1,12 @@
 /**
- * `kmemleak report [--json|--sarif|--html] [-o FILE] [--exitcode N] [FILE...]`: reads kmemleak
+ * `kmemleak report [--json|--sarif|--html] [-o FILE] [--exitcode N] [--baseline FILE] [--suppressions FILE] [FILE...]`: reads kmemleak
  * reports (the kernel's, any generation, or ours, text or JSON) from files or standard input
  * ("-", or no FILE), groups their records into sites and prints them: text by default, SPEC §7's
  * JSON, SARIF 2.1.0, or the HTML page (src/report/html/).
  *
- * Exit status: --exitcode (default 23, as `kmemleak run`) when a site is reported, 0 when none;
+ * --suppressions and --baseline are triage's (SPEC §7, src/triage/): suppressed sites are counted,
+ * not listed; baseline sites are listed after the new ones. Exit status: --exitcode (default 23, as
+ * `kmemleak run`) when a new, unsuppressed site is reported, 0 when none;
  * 1 when an input is not a kmemleak report (one line: FILE:LINE where reading stopped, and why);
  * 2 for a usage error.
  */
@@ -17,6 +19,9 @@ import { groupIntoSites, type IngestReport } from '../report/ingest/sites.js';
 import { formatIngestText } from '../report/ingest/format-text.js';
 import { formatIngestSarif } from '../report/ingest/format-sarif.js';
 import { buildHtmlReport } from '../report/html/page.js';
+import { readSuppressionFile } from '../triage/inputs.js';
+import { SuppressionError, type Suppression } from '../triage/suppressions.js';
+import { siteKey } from '../report/ingest/sites.js';
 import type { CliIO } from './io.js';
 
 export interface RawReportOptions {
@@ -25,6 +30,8 @@ export interface RawReportOptions {
   html?: boolean;
   output?: string;
   exitcode?: string;
+  suppressions?: string[];
+  baseline?: string;
 }
 
 export interface ReportDeps {
@@ -56,6 +63,31 @@ function readInputs(files: string[], deps: ReportDeps): { records: IngestRecord[
   return { records, titles, names };
 }
 
+function readSuppressions(files: readonly string[]): Suppression[] {
+  try {
+    return files.flatMap((f) => readSuppressionFile(f));
+  } catch (e) {
+    if (e instanceof SuppressionError) throw new InputError(`--suppressions: ${e.message}`);
+    throw e;
+  }
+}
+
+/** An earlier report (any kind `kmemleak report` reads: our JSON, a kernel log): its site keys. */
+function readBaseline(file: string, deps: ReportDeps): Set<string> {
+  let text: string;
+  try {
+    text = deps.readFile(file);
+  } catch (e) {
+    throw new InputError(`--baseline: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return new Set(readReportText(text, file).records.map((r) => siteKey(r.backtrace)));
+  } catch (e) {
+    if (e instanceof IngestError) throw new InputError(`--baseline: ${e.message}`);
+    throw e;
+  }
+}
+
 function render(report: IngestReport, raw: RawReportOptions): string {
   if (raw.json) return JSON.stringify(report, null, 2) + '\n';
   if (raw.sarif) return JSON.stringify(formatIngestSarif(report), null, 2) + '\n';
@@ -77,7 +109,9 @@ export async function runReport(files: string[], raw: RawReportOptions, io: CliI
     if (e instanceof IngestError) throw new InputError(e.message);
     throw e;
   }
-  const report = groupIntoSites(input.records, input.names, input.titles);
+  const suppressions = readSuppressions(raw.suppressions ?? []);
+  const baseline = raw.baseline === undefined ? undefined : readBaseline(raw.baseline, deps);
+  const report = groupIntoSites(input.records, input.names, { titles: input.titles, suppressions, baseline });
   const text = render(report, raw);
   if (raw.output !== undefined) {
     try {
@@ -102,13 +136,15 @@ export function reportCommand(program: Command, io: CliIO, result: { code: numbe
     .option('--sarif', 'print SARIF 2.1.0, one result per site')
     .option('--html', 'print one self-contained HTML page (icicle graph, sites, objects, filter)')
     .option('-o, --output <file>', 'write to FILE instead of standard output')
-    .option('--exitcode <n>', 'exit status when a site is reported (0 keeps 0)', undefined)
+    .option('--exitcode <n>', 'exit status when a new, unsuppressed site is reported', undefined)
+    .option('--suppressions <file>', "LeakSanitizer suppressions (leak:PATTERN lines); repeatable", (v: string, p: string[] | undefined) => [...(p ?? []), v])
+    .option('--baseline <file>', 'an earlier report (JSON or text): its sites are listed as baseline and do not count')
     .addHelpText('after', [
       '',
       'Titles are the ones syzkaller gives kernel reports: "memory leak in FUNC", FUNC the first frame',
       'that is not an allocator or kmemleak frame. Kernel records have no pointer graph: their kinds',
       '(direct/indirect) and retained bytes are unknown.',
-      'Exit status: 23 (--exitcode) when a site is reported, 0 when none, 1 when an input is not a',
+      'Exit status: 23 (--exitcode) when a new (not baseline), unsuppressed site is reported, 0 when none, 1 when an input is not a',
       'kmemleak report, 2 for a usage error.',
       'Example: dmesg | kmemleak report',
     ].join('\n'))

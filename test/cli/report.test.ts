@@ -101,6 +101,42 @@ describe('kmemleak report', () => {
     });
   }
 
+  it('--suppressions (LSan syntax): suppressed sites are counted, not listed, and do not set the status', async () => {
+    const sup = put('lsan.supp', '# known\nleak:inode_init_always\n');
+    const t = await cli(['report', '--suppressions', sup, K('151.txt')]);
+    expect(t.code).toBe(23);
+    expect(t.out.split('\n').filter((l) => l.startsWith('memory leak in '))).toEqual(['memory leak in new_inode_pseudo']);
+    expect(t.out).toContain('kmemleak: summary: 944 bytes in 1 object at 1 site');
+    expect(t.out).toContain('Suppressions used:\n  count      bytes template\n      1         96 inode_init_always\n');
+    const j = JSON.parse((await cli(['report', '--json', '--suppressions', sup, K('151.txt')])).out);
+    expect(j.leaks).toHaveLength(1);
+    expect(j.sites[1]).toMatchObject({ title: 'memory leak in inode_init_always', suppressed: 'inode_init_always' });
+    expect(j.summary.suppressed).toEqual({ objects: 1, bytes: 96 });
+    const all = put('all.supp', 'leak:kmem_cache_alloc\n');
+    expect((await cli(['report', '--suppressions', all, K('151.txt')])).code).toBe(0);
+    const bad = put('bad.supp', 'leak:x\nrace:y\n');
+    const b = await cli(['report', '--suppressions', bad, K('151.txt')]);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(new RegExp(`^kmemleak: --suppressions: ${bad.replace(/[.]/g, '\\.')}:2: unknown suppression type 'race'.*\n$`));
+  });
+
+  it('--baseline: sites of an earlier report (JSON or text) are listed after the new ones and do not count', async () => {
+    const earlier = put('earlier.json', (await cli(['report', '--json', K('151.txt')])).out);
+    const r = JSON.parse((await cli(['report', '--json', '--baseline', earlier, K('151.txt'), K('752.txt')])).out);
+    expect(r.sites.map((s: { title: string; baseline: boolean }) => [s.title, s.baseline])).toEqual([
+      ['memory leak in lookup_or_create_module_kobject', false],
+      ['memory leak in new_inode_pseudo', true],
+      ['memory leak in inode_init_always', true],
+    ]);
+    expect((await cli(['report', '--baseline', earlier, K('151.txt'), K('752.txt')])).code).toBe(23);
+    const t = await cli(['report', '--baseline', K('151.txt'), K('151.txt')]);
+    expect(t.code).toBe(0);
+    expect(t.out).toContain('; in the baseline\n');
+    const b = await cli(['report', '--baseline', put('junk.txt', 'not a report\n'), K('151.txt')]);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(/^kmemleak: --baseline: .*junk\.txt:1: no kmemleak report in it/);
+  });
+
   it("prints what the README's example shows", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const m = /\$ kmemleak report (test\/fixtures\/kernel-reports\/53\.txt)\n([\s\S]*?)```/.exec(readme)!;

@@ -17,7 +17,7 @@ const LOGS = readdirSync(DIR).filter((f) => f.endsWith('.txt')).sort();
 
 function sitesOf(text: string, file = 'log') {
   const { records, titles } = readReportText(text, file);
-  return groupIntoSites(records, [file], titles);
+  return groupIntoSites(records, [file], { titles });
 }
 
 /** syzkaller's test files: header lines, a blank line, then the console log. */

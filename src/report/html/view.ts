@@ -28,7 +28,8 @@ export interface ViewInput {
     kind?: string;
     site?: number;
     hex: string;
-    backtrace: readonly ViewFrame[];
+    /** Absent when backtraces were not captured (--trace-depth 0). */
+    backtrace?: readonly ViewFrame[];
   }>;
   sites: ReadonlyArray<{
     id: number;
@@ -72,6 +73,8 @@ class Interner {
   readonly traces: number[][] = [];
   private readonly frameIds = new Map<string, number>();
   private readonly traceIds = new Map<string, number>();
+  /** Reports built in memory share one frames array per backtrace: those are interned once. */
+  private readonly byArray = new WeakMap<readonly ViewFrame[], number>();
 
   frame(f: ViewFrame): number {
     const row: DataFrame = [frameName(f) + (f.inline ? ' [inline]' : ''), f.file ?? '', f.line ?? 0];
@@ -86,6 +89,8 @@ class Interner {
   }
 
   trace(frames: readonly ViewFrame[]): number {
+    const known = this.byArray.get(frames);
+    if (known !== undefined) return known;
     const ids = frames.map((f) => this.frame(f));
     const key = ids.join(',');
     let id = this.traceIds.get(key);
@@ -94,6 +99,7 @@ class Interner {
       this.traces.push(ids);
       this.traceIds.set(key, id);
     }
+    this.byArray.set(frames, id);
     return id;
   }
 }
@@ -104,6 +110,13 @@ function addressText(a: number | string | null): string {
   if (a === null) return '';
   if (typeof a === 'number') return (a >>> 0).toString(16).padStart(8, '0');
   return a.replace(/^0x/, '');
+}
+
+/** "41 42 43" -> "414243" (a slice loop: several times faster than a regex replace on 100K strings). */
+function compactHex(hex: string): string {
+  let out = '';
+  for (let i = 0; i + 1 < hex.length; i += 3) out += hex.slice(i, i + 2);
+  return out;
 }
 
 export function buildHtmlData(input: ViewInput): HtmlData {
@@ -121,8 +134,8 @@ export function buildHtmlData(input: ViewInput): HtmlData {
     objects.addr.push(addressText(l.address));
     objects.size.push(l.size ?? -1);
     kinds += KIND_LETTER[l.kind ?? ''] ?? 'u';
-    objects.trace.push(intern.trace(l.backtrace));
-    objects.hex.push(l.hex.replace(/ /g, ''));
+    objects.trace.push(intern.trace(l.backtrace ?? []));
+    objects.hex.push(compactHex(l.hex));
   }
   objects.kind = kinds;
   const s = input.summary;

@@ -51,10 +51,29 @@ export function formatIngestText(report: IngestReport): string {
   for (const l of report.leaks) if (!firstOf.has(l.site)) firstOf.set(l.site, l);
   let out = '';
   for (const site of report.sites) {
+    if (site.suppressed !== null) continue;
     const first = firstOf.get(site.id)!;
     out += `${site.title}\n${formatRecord(first)}${siteLine(site, first)}`;
   }
   const s = report.summary;
   out += `kmemleak: summary: ${s.bytes} bytes in ${plural(s.leaks, 'object')} at ${plural(s.sites, 'site')} (${kindsText(s)})\n`;
-  return out;
+  return out + suppressionsUsed(report.sites);
+}
+
+const BAR = '-'.repeat(53);
+
+/** LeakSanitizer's `Suppressions used:` table (count, bytes, pattern), as triage's exit report prints it. */
+function suppressionsUsed(sites: readonly ReportSite[]): string {
+  const used = new Map<string, { count: number; bytes: number }>();
+  for (const s of sites) {
+    if (s.suppressed === null) continue;
+    const u = used.get(s.suppressed) ?? { count: 0, bytes: 0 };
+    u.count += s.objects;
+    u.bytes += s.bytes;
+    used.set(s.suppressed, u);
+  }
+  if (used.size === 0) return '';
+  let out = `${BAR}\nSuppressions used:\n  count      bytes template\n`;
+  for (const [pattern, u] of used) out += `${String(u.count).padStart(7)} ${String(u.bytes).padStart(10)} ${pattern}\n`;
+  return out + `${BAR}\n`;
 }

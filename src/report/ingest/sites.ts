@@ -5,8 +5,15 @@
  * bytes, are unknown: `kind` is "unknown" and direct/indirect/retained are null, never guessed.
  * Records from our own JSON keep the kind it gave them.
  *
- * Order: by retained bytes where known, else by bytes; ties keep the order of first appearance.
+ * Suppressions and baselines are triage's (SPEC §7, src/triage/): a site whose frames match a
+ * `leak:` pattern is suppressed (its objects counted in summary.suppressed, not listed); a site
+ * whose key an earlier report has is marked baseline.
+ *
+ * Order: new sites, then baseline ones, then suppressed ones; within each by retained bytes where
+ * known, else by bytes; ties keep the order of first appearance.
  */
+import { siteKey as triageSiteKey } from '../../triage/sites.js';
+import { matchSuppression, type Suppression } from '../../triage/suppressions.js';
 import type { IngestFrame, IngestRecord } from './model.js';
 import { titleFor } from './title.js';
 
@@ -58,24 +65,45 @@ export interface IngestReport {
   };
 }
 
-/** SPEC §7's site key: functions and files, in order; offsets and addresses do not matter. */
+/** SPEC §7's site key (triage's, so baselines compare across both): functions and files, in order. */
 export function siteKey(frames: readonly IngestFrame[]): string {
-  return frames.map((f) => `${f.function ?? f.address ?? '?'}\u0001${f.file ?? ''}`).join('\u0002');
+  return triageSiteKey(frames.map((f) => ({ function: f.function ?? (f.address !== undefined ? `0x${f.address}` : null), file: f.file })));
+}
+
+export interface GroupOptions {
+  titles?: ReadonlyMap<IngestRecord, string>;
+  suppressions?: readonly Suppression[];
+  /** Site keys of an earlier report. */
+  baseline?: ReadonlySet<string>;
 }
 
 interface Group {
   first: number;
   records: IngestRecord[];
   title: string;
+  suppressed: string | null;
+  baseline: boolean;
 }
 
-export function groupIntoSites(records: readonly IngestRecord[], inputs: string[], titles: ReadonlyMap<IngestRecord, string> = new Map()): IngestReport {
+/** A kernel frame's module (`[nf_tables]`) is offered to suppressions as LSan offers a module name. */
+const namedFrames = (frames: readonly IngestFrame[]) => frames.map((f) => ({ function: f.function, file: f.file ?? f.module }));
+
+export function groupIntoSites(records: readonly IngestRecord[], inputs: string[], opts: GroupOptions = {}): IngestReport {
   const groups = new Map<string, Group>();
+  const sups = opts.suppressions ?? [];
   records.forEach((r, i) => {
-    const key = `${r.origin}\u0003${siteKey(r.backtrace)}`;
+    const bare = siteKey(r.backtrace);
+    const key = `${r.origin}\u0003${bare}`;
     let g = groups.get(key);
     if (!g) {
-      g = { first: i, records: [], title: titles.get(r) ?? titleFor(r.backtrace, r.origin) };
+      const s = matchSuppression(sups, namedFrames(r.backtrace), null);
+      g = {
+        first: i,
+        records: [],
+        title: opts.titles?.get(r) ?? titleFor(r.backtrace, r.origin),
+        suppressed: s >= 0 ? sups[s].pattern : null,
+        baseline: opts.baseline?.has(bare) ?? false,
+      };
       groups.set(key, g);
     }
     g.records.push(r);
@@ -86,13 +114,16 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
     const bytes = g.records.reduce((s, r) => s + (r.size ?? 0), 0);
     const direct = known ? kinds.filter((k) => k === 'direct').length : null;
     const directBytes = g.records.reduce((s, r) => s + (r.kind === 'direct' ? r.size ?? 0 : 0), 0);
-    return { g, bytes, direct, indirect: known ? g.records.length - direct! : null, order: known ? directBytes : bytes };
+    const rank = g.suppressed !== null ? 2 : g.baseline ? 1 : 0;
+    return { g, bytes, direct, indirect: known ? g.records.length - direct! : null, order: known ? directBytes : bytes, rank };
   });
-  built.sort((a, b) => b.order - a.order || a.g.first - b.g.first);
+  built.sort((a, b) => a.rank - b.rank || b.order - a.order || a.g.first - b.g.first);
 
   const leaks: ReportLeak[] = [];
+  const suppressed = { objects: 0, bytes: 0 };
   const sites: ReportSite[] = built.map((s, id) => {
-    for (const r of s.g.records) leaks.push(leakOf(r, id));
+    if (s.g.suppressed === null) for (const r of s.g.records) leaks.push(leakOf(r, id));
+    else { suppressed.objects += s.g.records.length; suppressed.bytes += s.bytes; }
     return {
       id,
       title: s.g.title,
@@ -102,11 +133,12 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
       indirect: s.indirect,
       retained: null,
       backtrace: s.g.records[0].backtrace,
-      suppressed: null,
-      baseline: false,
+      suppressed: s.g.suppressed,
+      baseline: s.g.baseline,
     };
   });
-  const anyUnknown = sites.some((s) => s.direct === null);
+  const shown = sites.filter((s) => s.suppressed === null);
+  const anyUnknown = shown.some((s) => s.direct === null);
   return {
     program: 'kmemleak report',
     inputs,
@@ -114,11 +146,11 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
     sites,
     summary: {
       leaks: leaks.length,
-      bytes: sites.reduce((s, x) => s + x.bytes, 0),
-      direct: anyUnknown ? null : sites.reduce((s, x) => s + x.direct!, 0),
-      indirect: anyUnknown ? null : sites.reduce((s, x) => s + x.indirect!, 0),
-      sites: sites.length,
-      suppressed: { objects: 0, bytes: 0 },
+      bytes: shown.reduce((s, x) => s + x.bytes, 0),
+      direct: anyUnknown ? null : shown.reduce((s, x) => s + x.direct!, 0),
+      indirect: anyUnknown ? null : shown.reduce((s, x) => s + x.indirect!, 0),
+      sites: shown.length,
+      suppressed,
     },
   };
 }
