@@ -81,6 +81,38 @@ describe('kmemleak report', () => {
     expect(r.leaks[0]).toMatchObject({ address: '0x00003000', kind: 'direct' });
   });
 
+  it("reads our exit report's one record per site with its counts line (SPEC §7)", async () => {
+    const exitText = [
+      'kmemleak: 4 new suspected memory leaks (see standard error)',
+      'unreferenced object 0x00081590 (size 24):',
+      '  comm "_start", pid 1, jiffies 175',
+      '  hex dump (first 24 bytes):',
+      '    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................',
+      '    00 00 00 00 00 00 00 00                          ........',
+      '  backtrace (crc a3c1ca20):',
+      '    build_list+0x11/0x39 leaks.c:38',
+      '    __original_main+0x31/0x9b leaks.c:71',
+      '  3 objects, 72 bytes at this site (1 direct, 2 indirect), retained 72 bytes',
+      'unreferenced object 0x00081520 (size 100):',
+      '  comm "_start", pid 1, jiffies 175',
+      '  backtrace (crc 0109c778):',
+      '    make_greeting+0x17/0x60 leaks.c:29',
+      '  1 objects, 100 bytes at this site (1 direct, 0 indirect), retained 100 bytes',
+      'kmemleak: summary: 172 bytes in 4 objects at 2 sites (2 direct, 2 indirect)',
+    ].join('\n');
+    const r = JSON.parse((await cli(['report', '--json', put('exit.txt', exitText)])).out);
+    expect(r.sites.map((s: Record<string, unknown>) => [s.title, s.objects, s.bytes, s.direct, s.indirect, s.retained])).toEqual([
+      ['memory leak in make_greeting', 1, 100, 1, 0, 100],
+      ['memory leak in build_list', 3, 72, 1, 2, 72],
+    ]);
+    expect(r.summary).toMatchObject({ leaks: 4, bytes: 172, direct: 2, indirect: 2, sites: 2 });
+    // and kmemleak report's own text keeps the counts when read again
+    const text = (await cli(['report', put('exit2.txt', exitText)])).out;
+    expect(text).toContain('  3 objects, 72 bytes at this site (1 direct, 2 indirect), retained 72 bytes, first at ');
+    const again = JSON.parse((await cli(['report', '--json', put('again.txt', text)])).out);
+    expect(again.summary).toMatchObject({ leaks: 4, bytes: 172, direct: 2, indirect: 2 });
+  });
+
   const bad: Array<[string, string | Uint8Array, RegExp]> = [
     ['binary.bin', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x0a, 0x00, 0x01]), /binary\.bin:2: binary data, not a kmemleak report$/],
     ['notes.txt', 'shopping list\neggs\nmilk\n', /notes\.txt:3: no kmemleak report in it/],

@@ -44,6 +44,11 @@ export interface IngestRecord {
   origin: RecordOrigin;
   /** direct/indirect when the report said so (our JSON with triage fields); otherwise unknown. */
   kind?: 'direct' | 'indirect';
+  /**
+   * Set when the record stands for a whole site: our exit report prints one record per site and
+   * then `  N objects, B bytes at this site (D direct, I indirect), retained R bytes`.
+   */
+  represents?: { objects: number; bytes: number; direct?: number; indirect?: number; retained?: number };
   /** Where the record starts: file name as given and 1-based line. */
   source: { file: string; line: number };
 }

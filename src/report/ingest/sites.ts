@@ -109,13 +109,20 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
     g.records.push(r);
   });
   const built = [...groups.values()].map((g) => {
-    const kinds = g.records.map((r) => r.kind);
-    const known = kinds.every((k) => k !== undefined);
-    const bytes = g.records.reduce((s, r) => s + (r.size ?? 0), 0);
-    const direct = known ? kinds.filter((k) => k === 'direct').length : null;
-    const directBytes = g.records.reduce((s, r) => s + (r.kind === 'direct' ? r.size ?? 0 : 0), 0);
+    let objects = 0, bytes = 0, direct: number | null = 0, indirect: number | null = 0, retained: number | null = 0, directBytes = 0;
+    for (const r of g.records) {
+      const rep = r.represents;
+      objects += rep?.objects ?? 1;
+      bytes += rep?.bytes ?? r.size ?? 0;
+      const d = rep?.direct ?? (r.kind === 'direct' ? 1 : r.kind === 'indirect' ? 0 : null);
+      const i = rep?.indirect ?? (r.kind === 'indirect' ? 1 : r.kind === 'direct' ? 0 : null);
+      direct = d === null || direct === null ? null : direct + d;
+      indirect = i === null || indirect === null ? null : indirect + i;
+      retained = rep?.retained === undefined || retained === null ? null : retained + rep.retained;
+      if (r.kind === 'direct') directBytes += r.size ?? 0;
+    }
     const rank = g.suppressed !== null ? 2 : g.baseline ? 1 : 0;
-    return { g, bytes, direct, indirect: known ? g.records.length - direct! : null, order: known ? directBytes : bytes, rank };
+    return { g, objects, bytes, direct, indirect, retained, order: retained ?? (direct !== null ? directBytes : bytes), rank };
   });
   built.sort((a, b) => a.rank - b.rank || b.order - a.order || a.g.first - b.g.first);
 
@@ -123,15 +130,15 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
   const suppressed = { objects: 0, bytes: 0 };
   const sites: ReportSite[] = built.map((s, id) => {
     if (s.g.suppressed === null) for (const r of s.g.records) leaks.push(leakOf(r, id));
-    else { suppressed.objects += s.g.records.length; suppressed.bytes += s.bytes; }
+    else { suppressed.objects += s.objects; suppressed.bytes += s.bytes; }
     return {
       id,
       title: s.g.title,
-      objects: s.g.records.length,
+      objects: s.objects,
       bytes: s.bytes,
       direct: s.direct,
       indirect: s.indirect,
-      retained: null,
+      retained: s.retained,
       backtrace: s.g.records[0].backtrace,
       suppressed: s.g.suppressed,
       baseline: s.g.baseline,
@@ -145,7 +152,7 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
     leaks,
     sites,
     summary: {
-      leaks: leaks.length,
+      leaks: shown.reduce((s, x) => s + x.objects, 0),
       bytes: shown.reduce((s, x) => s + x.bytes, 0),
       direct: anyUnknown ? null : shown.reduce((s, x) => s + x.direct!, 0),
       indirect: anyUnknown ? null : shown.reduce((s, x) => s + x.indirect!, 0),

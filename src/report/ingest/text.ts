@@ -18,6 +18,8 @@ const COMM = /^comm "(.*)", pid (\d+), jiffies (\d+)(?: \(age (\d+(?:\.\d+)?)s\)
 const HEX_HEADER = /^hex dump \(first (\d+) bytes\):?$/;
 const HEX_ROW = /^((?:[0-9a-f]{2} ){0,15}[0-9a-f]{2})(?:\s{2,}.*)?$/;
 const BACKTRACE = /^backtrace(?: \(crc ([0-9a-f]+)\))?:$/;
+/** Our exit report's line after a site's record (and `kmemleak report`'s own). */
+const SITE_LINE = /^(\d+) objects?, (\d+) bytes at this site \((?:(\d+) direct, (\d+) indirect)?[^)]*\)(?:, retained (\d+) bytes)?/;
 
 type Section = 'head' | 'hex' | 'backtrace';
 
@@ -96,12 +98,21 @@ export function readTextRecords(lines: readonly string[], file: string): TextRec
         continue;
       }
     }
-    // Anything else ends the record: another message, a site summary, a blank line.
+    // Anything else ends the record: another message, a site's counts, a blank line.
     finish();
+    const site = SITE_LINE.exec(line);
+    if (site) attachSiteCounts(records[records.length - 1], site);
   }
   finish();
   for (const r of records) r.origin = originOf(r);
   return { records, lines: lines.length };
+}
+
+function attachSiteCounts(rec: IngestRecord, m: RegExpExecArray): void {
+  const rep: NonNullable<IngestRecord['represents']> = { objects: Number(m[1]), bytes: Number(m[2]) };
+  if (m[3] !== undefined) { rep.direct = Number(m[3]); rep.indirect = Number(m[4]); }
+  if (m[5] !== undefined) rep.retained = Number(m[5]);
+  rec.represents = rep;
 }
 
 /**
