@@ -190,10 +190,14 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     const rawMalloc = instance.exports[logGlobals.rawMalloc] as (size: number) => number;
     wiring.enableEventLog = () => (log.enable(rawMalloc) ? log : null);
   }
-  // Scans may borrow scratch for the flood kernel by growing the memory (WASI's libc takes pages
-  // from memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
+  // The exit scan may borrow scratch for the flood kernel by growing the memory (WASI's libc takes
+  // pages from memory.grow and this runtime re-reads memory.buffer), within half its declared
+  // maximum. Scans while the program runs borrow only gaps (else flood in JavaScript): pages grown
+  // then would stay a zeroed, resident hole under the program's heap, whose sbrk starts above them
+  // (issue 12, peak memory). KMEMLEAK_SCAN_KERNEL=on (the kernel for every scan) keeps growing.
   const maxPages = info.memoryMaxPages;
-  engine.attachMemory(() => memory.buffer, { memory, mayGrow: true, ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) });
+  const heap = { memory, mayGrow: process.env['KMEMLEAK_SCAN_KERNEL'] === 'on', ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) };
+  engine.attachMemory(() => memory.buffer, heap);
   engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
     enabled: () => engine.stackEnabled,
     pointer: () => (exitStackPointer >= 0 ? exitStackPointer : readStackPointer()),
@@ -237,6 +241,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (trap) io.err(describeTrap(trap, ins, names));
 
   flushEvents();
+  heap.mayGrow = true;   // the program is done: grown pages cost it nothing now
   const newLeaks = engine.exitScan();
   const leaks = writeReports(engine, opts, io.err, basename(opts.module));
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
