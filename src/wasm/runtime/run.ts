@@ -199,7 +199,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('(start)', 1);
   const instance = await WebAssembly.instantiate(module, imports);
   const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
-  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i));
+  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i), original);
   memoryNow = () => memory.buffer;
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
@@ -272,7 +272,8 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const checks = peers.checks;
   const due = peers.exitCheckDue(trap !== null);
   const leaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
-  if (!due && !checks.finalDone) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
+  // No check wrote the report files (_exit, leak_check_at_exit=0, checks turned off): empty ones.
+  if (!checks.reportsWritten) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
   const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
