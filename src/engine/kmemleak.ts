@@ -441,9 +441,12 @@ export class Kmemleak {
    */
   private forEachLeak(visit: (rec: LeakRecord, text: string, left: number) => boolean): number {
     const slots = this.reportedSlots();
+    const traces = new Map<number, Frame[] | undefined>();
     for (let i = 0; i < slots.length; i++) {
-      const rec = this.record(slots[i]);
-      if (!visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace)), slots.length - i)) break;
+      const s = slots[i];
+      const bytes = this.bytesOf(this.table.start[s], Math.min(this.table.size[s], 32));
+      const rec = this.record(s, traces, bytes);
+      if (!visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace), bytes), slots.length - i)) break;
     }
     return slots.length;
   }
@@ -452,7 +455,8 @@ export class Kmemleak {
   leaks(): LeakRecord[] {
     if (this.state !== ACTIVE) return [];
     try {
-      return this.reportedSlots().map((s) => this.record(s));
+      const traces = new Map<number, Frame[] | undefined>();
+      return this.reportedSlots().map((s) => this.record(s, traces));
     } catch (e) {
       this.internalError(e);
       return [];
@@ -467,7 +471,11 @@ export class Kmemleak {
     return t.inCreationOrder((s) => (flags[s] & F_REPORTED) !== 0 && count[s] < minCount[s]);
   }
 
-  private record(s: number): LeakRecord {
+  /**
+   * The report record of slot s. `traces`: the backtraces described so far in this report, by
+   * depot handle: each trace is described once (records of one trace share its frozen frames).
+   */
+  private record(s: number, traces: Map<number, Frame[] | undefined>, bytes = this.bytesOf(this.table.start[s], Math.min(this.table.size[s], 32))): LeakRecord {
     const t = this.table;
     const ctx = t.ctxOf(s);
     const rec: LeakRecord = {
@@ -477,10 +485,16 @@ export class Kmemleak {
       pid: this.contexts.pid[ctx] ?? 0,
       jiffies: t.jiffiesOf(s),
       crc: hex8(t.checksum[s]),
-      hex: hexBytes(this.bytesOf(t.start[s], Math.min(t.size[s], 32))),
+      hex: hexBytes(bytes),
       trace: t.trace[s],
     };
-    const frames = this.describe(t.trace[s]);
+    const trace = t.trace[s];
+    let frames = traces.get(trace);
+    if (frames === undefined && !traces.has(trace)) {
+      frames = this.describe(trace);
+      if (frames) Object.freeze(frames);
+      traces.set(trace, frames);
+    }
     if (frames) rec.backtrace = frames;
     return rec;
   }

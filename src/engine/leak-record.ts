@@ -20,6 +20,9 @@ export interface LeakRecord {
   hex: string;
   /** Stack-depot handle of the allocation backtrace (0: none). */
   trace: number;
-  /** The backtrace, innermost first, when the engine has a describer. */
+  /**
+   * The backtrace, innermost first, when the engine has a describer. Records of one trace share
+   * one frozen array (described once per report).
+   */
   backtrace?: Frame[];
 }

@@ -8,6 +8,9 @@
 export const HEX_ROW_SIZE = 16;
 const ASCII_COLUMN = HEX_ROW_SIZE * 2 + HEX_ROW_SIZE + 1;
 const PREFIX = '    ';
+/** Each byte's two hex digits and its ASCII column character (a report lists 100K objects: no toString per byte). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+const ASCII = Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.'));
 
 /** One row (at most 16 bytes), without prefix or newline. */
 export function hexDumpRow(bytes: ArrayLike<number>, from: number, to: number): string {
@@ -15,9 +18,8 @@ export function hexDumpRow(bytes: ArrayLike<number>, from: number, to: number): 
   let ascii = '';
   for (let i = from; i < to; i++) {
     const b = bytes[i] & 0xff;
-    if (i > from) hex += ' ';
-    hex += (b < 16 ? '0' : '') + b.toString(16);
-    ascii += b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.';
+    hex += i > from ? ' ' + HEX[b] : HEX[b];
+    ascii += ASCII[b];
   }
   return hex.padEnd(ASCII_COLUMN, ' ') + ascii;
 }
@@ -33,9 +35,9 @@ export function hexDumpLines(bytes: ArrayLike<number>): string {
 
 /** Space-separated lowercase hex bytes (the JSON report's "hex"). */
 export function hexBytes(bytes: ArrayLike<number>): string {
-  const parts: string[] = [];
-  for (let i = 0; i < bytes.length; i++) parts.push((bytes[i] & 0xff).toString(16).padStart(2, '0'));
-  return parts.join(' ');
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += i > 0 ? ' ' + HEX[bytes[i] & 0xff] : HEX[bytes[i] & 0xff];
+  return s;
 }
 
 /** The inverse of hexBytes (invalid pairs are dropped). */

@@ -44,6 +44,18 @@ export function jsonFrame(f: Frame): JsonFrame {
   return o;
 }
 
+/** A backtrace's JSON frames, mapped once per (shared, frozen) frames array of the engine's records. */
+const mapped = new WeakMap<readonly Frame[], JsonFrame[]>();
+function jsonFrames(frames: readonly Frame[] | undefined): JsonFrame[] {
+  if (!frames) return [];
+  let out = mapped.get(frames);
+  if (out === undefined) {
+    out = frames.map(jsonFrame);
+    if (Object.isFrozen(frames)) mapped.set(frames, Object.freeze(out) as JsonFrame[]);
+  }
+  return out;
+}
+
 export function jsonLeak(r: LeakRecord): JsonLeak {
   return {
     address: r.address,
@@ -53,7 +65,7 @@ export function jsonLeak(r: LeakRecord): JsonLeak {
     jiffies: r.jiffies,
     crc: r.crc,
     hex: r.hex,
-    backtrace: (r.backtrace ?? []).map(jsonFrame),
+    backtrace: jsonFrames(r.backtrace),
   };
 }
 
@@ -78,9 +90,36 @@ export class JsonReportWriter {
 
   leak(r: LeakRecord): void {
     const head = this.count === 0 ? `{\n  "program": ${JSON.stringify(this.program)},\n  "leaks": [\n` : ',\n';
-    this.write(head + '    ' + JSON.stringify(jsonLeak(r), null, 2).replace(/\n/g, '\n    '));
+    this.writeLeak(head, r);
     this.count++;
     this.bytes += r.size;
+  }
+
+  /**
+   * JSON.stringify(jsonLeak(r), null, 2), each line indented by 4, after `head`. Field by field
+   * as JSON.stringify lays them out (undefined members left out), so that fields added to
+   * jsonLeak appear without a change here. The backtrace, most of the text, is serialized once
+   * per (shared) frames array and handed to `write` as it is: no per-leak copy of it.
+   */
+  private writeLeak(head: string, r: LeakRecord): void {
+    const o = jsonLeak(r) as unknown as Record<string, unknown>;
+    let s = head + '    {';
+    let first = true;
+    for (const key of Object.keys(o)) {
+      const v = o[key];
+      const member = (first ? '' : ',') + ITEM + JSON.stringify(key) + ': ';
+      if (key === 'backtrace' && Array.isArray(v)) {
+        this.write(s + member);
+        this.write(backtraceJson(r.backtrace, v as JsonFrame[]));
+        s = '';
+      } else {
+        const text: string | undefined = v !== null && typeof v === 'object' ? JSON.stringify(v, null, 2)?.replace(/\n/g, ITEM) : JSON.stringify(v);
+        if (text === undefined) continue; // undefined and functions: JSON.stringify leaves the member out
+        s += member + text;
+      }
+      first = false;
+    }
+    this.write(s + (first ? '}' : '\n    }'));
   }
 
   end(): void {
@@ -88,4 +127,18 @@ export class JsonReportWriter {
     if (this.count === 0) this.write(`{\n  "program": ${JSON.stringify(this.program)},\n  "leaks": [],\n  ${summary}`);
     else this.write(`\n  ],\n  ${summary}`);
   }
+}
+
+const ITEM = '\n      ';
+
+/** The backtrace array's JSON (indented as a leak's member), once per described frames array. */
+const backtraces = new WeakMap<readonly Frame[], string>();
+function backtraceJson(source: readonly Frame[] | undefined, frames: JsonFrame[]): string {
+  if (frames.length === 0) return '[]';
+  let text = source ? backtraces.get(source) : undefined;
+  if (text === undefined) {
+    text = JSON.stringify(frames, null, 2).replace(/\n/g, ITEM);
+    if (source && Object.isFrozen(source)) backtraces.set(source, text);
+  }
+  return text;
 }

@@ -27,14 +27,32 @@ export function formatRawFrames(words: ArrayLike<number>): string[] {
 }
 
 /** Backtrace lines, each indented four spaces and newline-terminated. */
-export function backtraceLines(frames: Frame[] | undefined, raw?: ArrayLike<number>): string {
-  const lines = frames ? frames.map(formatFrame) : raw ? formatRawFrames(raw) : [];
-  return lines.map((l) => `    ${l}\n`).join('');
+export function backtraceLines(frames: readonly Frame[] | undefined, raw?: ArrayLike<number>): string {
+  if (frames) return backtraceText(frames);
+  return (raw ? formatRawFrames(raw) : []).map((l) => `    ${l}\n`).join('');
 }
 
-/** One unreferenced object; `raw` (depot words) is used when the record has no backtrace. */
-export function formatLeak(rec: LeakRecord, raw?: ArrayLike<number>): string {
-  const bytes = parseHexBytes(rec.hex);
+/**
+ * A described backtrace's lines, formatted once per array: the engine hands every record of one
+ * trace the same frozen array (only those are kept), so a report of 100K objects from a few hundred call paths
+ * formats a few hundred backtraces.
+ */
+const formatted = new WeakMap<readonly Frame[], string>();
+function backtraceText(frames: readonly Frame[]): string {
+  let text = formatted.get(frames);
+  if (text === undefined) {
+    text = '';
+    for (const f of frames) text += `    ${formatFrame(f)}\n`;
+    if (Object.isFrozen(frames)) formatted.set(frames, text);
+  }
+  return text;
+}
+
+/**
+ * One unreferenced object; `raw` (depot words) is used when the record has no backtrace. `bytes`:
+ * the hex dump's bytes when the caller has them (else they are parsed back from `rec.hex`).
+ */
+export function formatLeak(rec: LeakRecord, raw?: ArrayLike<number>, bytes: ArrayLike<number> = parseHexBytes(rec.hex)): string {
   return (
     `unreferenced object 0x${hex8(rec.address)} (size ${rec.size}):\n` +
     `  comm "${rec.comm}", pid ${rec.pid}, jiffies ${rec.jiffies}\n` +

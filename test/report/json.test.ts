@@ -70,4 +70,15 @@ describe('JsonReportWriter (a leak at a time)', () => {
       expect(out).toBe(JSON.stringify(buildJsonReport('dir/p "q".wasm', recs.slice(0, n)), null, 2) + '\n');
     });
   }
+
+  test('records sharing one frozen backtrace (the engine describes a trace once): each written in full, byte for byte', () => {
+    const shared = Object.freeze([frame, { ...frame, function: null, file: undefined, line: undefined, column: undefined }]);
+    const recs2: LeakRecord[] = [1, 2, 3].map((i) => ({ ...recs[0]!, address: 16 * i, backtrace: shared as unknown as LeakRecord['backtrace'] }));
+    let out = '';
+    const w = new JsonReportWriter('p.wasm', (t) => { out += t; });
+    for (const r of recs2) w.leak(r);
+    w.end();
+    expect(out).toBe(JSON.stringify(buildJsonReport('p.wasm', recs2), null, 2) + '\n');
+    expect(out.match(/"function": "make \\"it\\""/g)).toHaveLength(3);
+  });
 });
