@@ -85,6 +85,21 @@ test('a declared maximum: the memory grows only while it stays within half of it
   }
 });
 
+test('past half of its maximum, the memory grows for scratch only by at most an eighth of the room left', () => {
+  for (const [maxPages, grows] of [[64, true], [48, false]] as const) {
+    // 40 pages with no gap; the scratch takes ~2 pages: within 24/8 pages of room, not 8/8.
+    const w = world({ scanKernel: 'on' }, 40 << 16, { mayGrow: true, maxBytes: maxPages * 65536 });
+    chain(w, 10, 0x1000);
+    w.k.alloc(0x800, 16, 1, 0);
+    w.k.alloc(0x2000, (40 << 16) - 0x2000, 1, 0);
+    w.k.ignore(0x2000);
+    expect(w.k.scan()).toBe(1);
+    expect(w.k.stats().kernelScans).toBe(grows ? 1 : 0);
+    expect(w.mem.byteLength > 40 << 16).toBe(grows);
+    expect(w.reported()).toEqual([0x800]);
+  }
+});
+
 for (const kernel of [false, true]) {
   test(`a chunked scan finished at once (${kernel ? 'kernel' : 'JavaScript'}): a block freed while queued is not scanned`, async () => {
     let w!: ReturnType<typeof world>;

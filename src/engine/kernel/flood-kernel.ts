@@ -14,7 +14,7 @@
  * - Without such a gap the memory is grown, only where the embedder allows it (`mayGrow`: the CLI
  *   runtime, whose WASI libc takes new pages from memory.grow and re-reads memory.buffer, so
  *   pages it never asked for are simply never used by it), and only within half of `maxBytes`
- *   when the memory declares a maximum. Grown pages are zeroed afterwards, as
+ *   when the memory declares a maximum, or by at most an eighth of the room left below it. Grown pages are zeroed afterwards, as
  *   fresh pages are. If the memory cannot grow, the caller floods in JavaScript.
  * - Results come back as the snapshot's `need` values (copied out), the number of entries that
  *   turned grey, and the white count: what the JavaScript flood would leave. The kernel keeps its
@@ -33,7 +33,8 @@ export interface HeapMemory {
   mayGrow: boolean;
   /**
    * The memory's declared maximum in bytes, if any: it is grown for scratch only while it stays
-   * within half of it, so the program keeps the room it was built to expect.
+   * within half of it, or by at most an eighth of the room left, so the program keeps the room it
+   * was built to expect.
    */
   maxBytes?: number;
 }
@@ -109,6 +110,16 @@ function kernelFor(memory: WebAssembly.Memory): KernelExports | null {
 const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 /**
+ * Whether a memory with a declared maximum may grow by `grow` bytes for scratch: while it stays
+ * within half of the maximum, or past that when the growth takes at most an eighth of the room
+ * left (a 2.2 GB heap with a 4 GiB maximum still floods in the kernel, and keeps 7/8 of its room;
+ * the grown pages are reused by later scans).
+ */
+function growthAllowed(oldBytes: number, grow: number, maxBytes: number): boolean {
+  return oldBytes + grow <= maxBytes / 2 || grow <= (maxBytes - oldBytes) / 8;
+}
+
+/**
  * A flood in progress in the kernel. Open with FloodSession.open(); end with close() (results
  * copied out, scratch restored) or abandon() (scratch restored only).
  */
@@ -173,7 +184,7 @@ export class FloodSession {
     if (region < 0) return null;
     const growPages = Math.ceil((region + total - oldBytes) / PAGE);
     if (growPages > 0) {
-      if (heap.maxBytes !== undefined && oldBytes + growPages * PAGE > heap.maxBytes / 2) return null;
+      if (heap.maxBytes !== undefined && !growthAllowed(oldBytes, growPages * PAGE, heap.maxBytes)) return null;
       try {
         memory.grow(growPages);
       } catch {
