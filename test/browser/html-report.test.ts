@@ -118,4 +118,24 @@ describe.skipIf(!haveChromium)('HTML report in headless Chromium', () => {
     expect(['memory leak in map_create', 'memory leak in eth_rx_fill']).toContain(first[0]);
     expect(errors).toEqual([]);
   });
+
+  it('kmemleak run --html: the demo program\'s leaks by retained bytes, with kinds, file:line frames', async () => {
+    const file = path.join(tmp, 'run.html');
+    const r = await cli(['run', '--html', file, '--report', path.join(tmp, 'run.txt'), path.join(ROOT, 'examples/leaks.wasm')]);
+    expect(r.code).toBe(23);
+    await page.goto('file://' + file, { waitUntil: 'load' });
+    expect(await page.textContent('#summary')).toBe('252 bytes in 6 objects at 3 sites (3 direct, 3 indirect)');
+    expect(await page.$$eval('.site .title', (els) => els.map((e) => e.textContent))).toEqual([
+      'memory leak in make_greeting', 'memory leak in make_cycle', 'memory leak in build_list',
+    ]);
+    expect(await page.$$eval('#flame .box.hl', (els) => els.map((e) => e.textContent))).toEqual([
+      '_start.command_export', '_start', '__original_main', 'make_greeting',
+    ]);
+    await page.click('.site[data-site="2"] summary');
+    expect(await page.$$eval('.site[data-site="2"] .objhead', (els) => els.map((e) => e.textContent!.replace(/0x[0-9a-f]+/, 'ADDR')))).toEqual([
+      'unreferenced object ADDR (size 24), direct', 'unreferenced object ADDR (size 24), indirect', 'unreferenced object ADDR (size 24), indirect',
+    ]);
+    expect(await page.textContent('.site[data-site="2"] ol.frames')).toContain('build_list leaks.c:38');
+    expect(errors).toEqual([]);
+  });
 });
