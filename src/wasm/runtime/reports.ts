@@ -1,22 +1,28 @@
 /**
- * Why: the reports at exit (SPEC §6): kmemleak's text report to stderr or --report FILE, and
- * the JSON report with --json FILE. Paths are checked for writability before the program runs
+ * Why: the reports at exit (SPEC §6, §7): the text report to stderr or --report FILE, the JSON
+ * report with --json FILE, SARIF with --sarif FILE, all from one triage of the leaks. Paths are checked for writability before the program runs
  * (without creating anything), so a typo in a path costs one line, not a whole run.
  *
- * Invariants: the text is engine.read()'s (without its length limit); the JSON is src/report/json.ts's shape with
- * `program` = the module's file name; a --report or --json file is written even when there is
+ * Invariants: the text is one kmemleak record per site (every object, as engine.read() lists them,
+ * with --report-objects) and the summary (src/report/exit-text.ts); the JSON is
+ * src/report/json-sites.ts's shape with `program` = the module's file name; a --report or --json file is written even when there is
  * nothing to report (an empty report, `"leaks": []`), so a stale file never survives a run.
  */
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kmemleak } from '../../engine/index.js';
-import { JsonReportWriter } from '../../report/json.js';
+import { writeExitText } from '../../report/exit-text.js';
+import { writeJsonSites } from '../../report/json-sites.js';
+import { buildSarif } from '../../report/sarif.js';
+import type { Frame } from '../../symbolize/frame.js';
+import type { TriageInputs } from '../../triage/inputs.js';
+import { triage } from '../../triage/triage.js';
 import { InputError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
 /** One-line error now when a report path cannot be written (nothing is created or truncated). */
 export function checkReportFiles(opts: RunOptions): void {
-  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json]] as const) {
+  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json], ['--sarif', opts.sarif]] as const) {
     if (path === undefined) continue;
     let why = '';
     try {
@@ -38,35 +44,55 @@ export function checkReportFiles(opts: RunOptions): void {
 /** Text is handed on once this much has gathered (a few hundred objects' worth). */
 const CHUNK = 1 << 20;
 
+/** What the exit report found: objects reported, and those outside the baseline (the exit status's). */
+export interface ReportCounts {
+  leaks: number;
+  newLeaks: number;
+}
+
 /**
- * Writes the reports, an object at a time (a report of millions of objects does not fit in one
- * JS string); returns the number of objects reported.
+ * Triages the exit scan's leaks (src/triage/) and writes the reports: the text (one record per
+ * site, or every object with --report-objects), --json, --sarif. Each is written a piece at a
+ * time (a report of millions of objects does not fit in one JS string).
  */
-export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string): number {
-  let textFd = -1;
-  let jsonFd = -1;
+export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string, inputs: TriageInputs): ReportCounts {
+  const fds: number[] = [];
+  const open = (path: string): number => {
+    const fd = openSync(path, 'w');
+    fds.push(fd);
+    return fd;
+  };
   try {
-    if (opts.report !== undefined) textFd = openSync(opts.report, 'w');
-    if (opts.json !== undefined) jsonFd = openSync(opts.json, 'w');
-    const text = chunked(textFd >= 0 ? (t) => writeAll(textFd, t) : err);
-    const jsonOut = jsonFd >= 0 ? chunked((t) => writeAll(jsonFd, t)) : null;
-    const json = jsonOut ? new JsonReportWriter(program, jsonOut.add) : null;
-    const count = engine.eachLeak((rec, leakText) => {
-      text.add(leakText);
-      json?.leak(rec);
+    const describe = (trace: number): Frame[] => engine.describer?.describe(trace) ?? [];
+    const graph = engine.leakGraph();
+    const t = triage(graph, describe, {
+      suppressions: inputs.suppressions,
+      module: program,
+      ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
     });
+    const src = { record: (i: number) => engine.leakRecord(graph.slots[i]!), describe };
+    const text = chunked(opts.report !== undefined ? toFd(open(opts.report)) : err);
+    writeExitText(t, src, text.add, { objects: opts.reportObjects === true, ...(opts.baseline !== undefined ? { baseline: opts.baseline } : {}) });
     text.flush();
-    if (json && jsonOut) {
-      json.end();
-      jsonOut.flush();
+    if (opts.json !== undefined) {
+      const json = chunked(toFd(open(opts.json)));
+      writeJsonSites(program, t, src, json.add);
+      json.flush();
     }
-    return count;
+    if (opts.sarif !== undefined) {
+      const sarif = buildSarif({ program, sites: t.sites, toolVersion: opts.toolVersion ?? 'unknown' });
+      writeAll(open(opts.sarif), JSON.stringify(sarif, null, 2) + '\n');
+    }
+    return { leaks: t.summary.objects, newLeaks: t.newObjects };
   } catch (e) {
     throw new InputError(`cannot write the report: ${oneLine(e)}`);
   } finally {
-    if (textFd >= 0) closeSync(textFd);
-    if (jsonFd >= 0) closeSync(jsonFd);
+    for (const fd of fds) closeSync(fd);
   }
+}
+
+function toFd(fd: number): (text: string) => void {
+  return (t) => writeAll(fd, t);
 }
 
 /** Gathers text and hands it to `out` in pieces of about CHUNK characters (never an empty one). */

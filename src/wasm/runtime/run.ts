@@ -29,6 +29,10 @@ import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { Kmemleak } from '../../engine/index.js';
+import { BaselineError } from '../../triage/baseline.js';
+import { loadTriageInputs } from '../../triage/inputs.js';
+import { programSuppressions } from '../../triage/program-suppressions.js';
+import { SuppressionError } from '../../triage/suppressions.js';
 
 export interface RunIO {
   /** kmemleak's own messages (warnings, the text report, the summary line). */
@@ -85,6 +89,17 @@ function checkImports(info: ModuleInfo, what: string, wasi: Record<string, unkno
   }
 }
 
+/** A bad suppression or baseline file is a usage error: one line naming file and line, exit 2. */
+function triageInputsOf<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof SuppressionError) throw new InputError(`suppressions: ${e.message}`, 2, false);
+    if (e instanceof BaselineError) throw new InputError(`--baseline: ${e.message}`, 2, false);
+    throw e;
+  }
+}
+
 function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssembly.Module {
   try {
     return new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>);
@@ -137,6 +152,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   checkImports(info, what, host.imports, disabledAnnotationImports());
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
+  const triageInputs = triageInputsOf(() => loadTriageInputs(opts.suppressions ?? [], opts.baseline));
 
   let prepared: ReturnType<typeof prepareModule>;
   try {
@@ -147,7 +163,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     // kmemleak, and one line at the end says nothing was tracked and how to name an allocator.
     // The report files are written empty, so a stale one never survives the run.
     const result = await runUntracked(original, info, host, io, what);
-    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module));
+    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module), triageInputs);
     io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
     return result;
   }
@@ -220,6 +236,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
   };
+  triageInputs.suppressions.push(...triageInputsOf(() => programSuppressions(instance.exports, () => memory.buffer)));
   await io.onStart?.(session);
 
   let programStatus: number | null = null;
@@ -238,10 +255,11 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
 
   flushEvents();
   const newLeaks = engine.exitScan();
-  const leaks = writeReports(engine, opts, io.err, basename(opts.module));
+  const { leaks, newLeaks: unknownLeaks } = writeReports(engine, opts, io.err, basename(opts.module), triageInputs);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
   const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
-  const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
+  // Only leaks that are neither suppressed nor in the baseline set the status (SPEC §7).
+  const status = trap ? TRAP_EXIT : unknownLeaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
   return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
 }
