@@ -114,8 +114,15 @@ describe('baselines', () => {
     expect(same.status).toBe(0);
     expect(same.err).toContain(`kmemleak: 1 known sites (in the baseline ${base}): 64 bytes in 1 objects, not failing the run\n`);
     expect(same.json.sites.map((s) => [s.title, s.baseline])).toEqual([['memory leak in old_leak', true]]);
-    const more = await runJson('baseline', ['new'], { baseline: base });
+    const sarif = join(first.dir, 'more.sarif');
+    const more = await runJson('baseline', ['new'], { baseline: base, sarif });
     expect(more.status).toBe(23);
+    const doc = JSON.parse(readFileSync(sarif, 'utf8')) as { runs: Array<{ results: Array<{ baselineState: string; message: { text: string } }> }> };
+    expect(validateSarif(doc)).toBe(true);
+    expect(doc.runs[0]!.results.map((r) => [r.message.text.split(':')[0], r.baselineState])).toEqual([
+      ['memory leak in new_leak', 'new'],
+      ['memory leak in old_leak', 'unchanged'],
+    ]);
     expect(more.json.sites.map((s) => [s.title, s.baseline])).toEqual([['memory leak in new_leak', false], ['memory leak in old_leak', true]]);
     expect(more.err.indexOf('new_leak+')).toBeGreaterThan(-1);
     expect(more.err.indexOf('new_leak+')).toBeLessThan(more.err.indexOf('known sites'));
