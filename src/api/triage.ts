@@ -12,7 +12,7 @@ import { KIND_DIRECT } from '../engine/leak-graph.js';
 import type { Frame } from '../symbolize/frame.js';
 import type { Site } from '../triage/sites.js';
 import { parseSuppressions, type Suppression } from '../triage/suppressions.js';
-import { triage, type Triage } from '../triage/triage.js';
+import { describeOnce, triage, type Triage } from '../triage/triage.js';
 
 /** Suppression texts as DetectorOptions takes them: one text, or several (each named by position). */
 export function parseSuppressionOption(texts: string | readonly string[] | undefined): Suppression[] {
@@ -23,17 +23,9 @@ export function parseSuppressionOption(texts: string | readonly string[] | undef
   return out;
 }
 
-/** A describer that describes each trace handle once. */
+/** The engine's describer, each trace handle described once. */
 export function cachedDescribe(engine: Kmemleak): (trace: number) => Frame[] {
-  const cache = new Map<number, Frame[]>();
-  return (h) => {
-    let f = cache.get(h);
-    if (!f) {
-      f = engine.describer?.describe(h) ?? [];
-      cache.set(h, f);
-    }
-    return f;
-  };
+  return describeOnce((h) => engine.describer?.describe(h) ?? []);
 }
 
 /** The current leaks, triaged (the engine's reported objects, their graph read now). */

@@ -14,6 +14,7 @@ import { processIO, type CliIO } from './io.js';
 import { toRunOptions, type RawRunOptions } from './parse-run.js';
 import { runCli } from './run-command.js';
 import { ctlCommand } from './ctl.js';
+import { addLsanOptions } from '../peers/run-flags.js';
 
 function version(): string {
   try {
@@ -58,11 +59,14 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--suppressions <file>', 'LeakSanitizer suppressions (leak:PATTERN lines); repeatable', collect)
     .option('--baseline <file>', 'an earlier --json report: its sites are known, listed last, and do not fail the run')
     .option('--sarif <file>', 'write the leak sites as SARIF 2.1.0 to FILE')
-    .option('--report-objects', 'list every leaked object at exit, not one record per site')
+    .option('--report-objects', 'list every leaked object at exit, not one record per site');
+  addLsanOptions(run);
+  run
     .addHelpText('after', [
       '',
       'Defaults: --stack on, --min-age 5000, --scan 600, --first-scan 60, --exitcode 23, --early-pool 16384,',
       '--trace-depth 16.',
+      'LSAN_OPTIONS is read as LeakSanitizer reads it; these options win over it.',
       'Exit status: the program\'s own; --exitcode when the exit scan reports leaks; 134 after a trap;',
       '1 for bad input (not a wasm file, a bad --allocator name, ...); 2 for a usage error.',
       'No allocator found: the program runs untracked and a last line on stderr says so.',

@@ -50,6 +50,15 @@ export interface LeakGraph {
   readonly indirect: number;
 }
 
+/** A graph of no objects (a report written when no check ran). */
+export function emptyLeakGraph(): LeakGraph {
+  const z = new Uint32Array(0);
+  return {
+    n: 0, slots: z, start: z, size: z, trace: z, off: new Uint32Array(1), to: z,
+    kind: new Uint8Array(0), owner: z, retained: new Float64Array(0), direct: 0, indirect: 0,
+  };
+}
+
 /** Builds the graph of the reported objects `slots` (allocation order) over `buffer`. */
 export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, slots: ArrayLike<number>, buffer: ArrayBufferLike | null): LeakGraph {
   const n = slots.length;

@@ -25,6 +25,8 @@ export interface ExitTextOptions {
   objects?: boolean;
   /** The baseline file, named in the line before known sites. */
   baseline?: string;
+  /** At most this many records (sites, or objects); 0: all (LSan's max_leaks). */
+  maxRecords?: number;
 }
 
 export function countsLine(site: Site): string {
@@ -59,12 +61,19 @@ export function writeExitText(t: Triage, src: ExitTextSource, write: (text: stri
     rec.backtrace = undefined;
     return formatLeak(rec) + bt;
   };
+  const max = opts.maxRecords && opts.maxRecords > 0 ? opts.maxRecords : Infinity;
+  let shown = 0;
   if (opts.objects) {
-    for (let i = 0; i < t.graph.n; i++) if (t.reported[i]) write(recordText(i));
+    for (let i = 0; i < t.graph.n; i++) {
+      if (!t.reported[i]) continue;
+      if (shown++ < max) write(recordText(i));
+    }
+    if (shown > max) write(`kmemleak: ${shown - max} more leaked objects not shown (max_leaks=${max})\n`);
   } else {
     let knownShown = false;
     for (const site of t.sites) {
       if (site.suppressed !== null) break;
+      if (shown++ >= max) continue;
       if (site.baseline && !knownShown) {
         knownShown = true;
         const b = t.summary.baseline;
@@ -72,6 +81,7 @@ export function writeExitText(t: Triage, src: ExitTextSource, write: (text: stri
       }
       write(recordText(site.first) + countsLine(site));
     }
+    if (shown > max) write(`kmemleak: ${shown - max} more sites not shown (max_leaks=${max})\n`);
   }
   if (t.graph.n > 0) write(summaryLine(t.summary) + suppressionsTable(t.used));
 }

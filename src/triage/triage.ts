@@ -137,6 +137,19 @@ export function triage(graph: LeakGraph, describe: (trace: number) => Frame[], o
   return { graph, sites: order, siteOf, reported, retained, summary, used, newObjects };
 }
 
+/** `describe` with a cache: each trace handle is described once (per report, not per object). */
+export function describeOnce(describe: (trace: number) => Frame[]): (trace: number) => Frame[] {
+  const cache = new Map<number, Frame[]>();
+  return (h) => {
+    let f = cache.get(h);
+    if (f === undefined) {
+      f = describe(h);
+      cache.set(h, f);
+    }
+    return f;
+  };
+}
+
 /** Objects reachable from suppressed ones are suppressed too, under the same pattern. */
 function suppressReachable(graph: LeakGraph, supBy: Int32Array): void {
   const { n, off, to } = graph;

@@ -1,12 +1,14 @@
 // SPEC §7 end to end: `kmemleak run` on a program built for each rule (test/fixtures/triage/,
 // rebuilt by its build.sh): sites, kinds, retained bytes, the exit report, suppressions,
 // baselines, exit status and SARIF (validated against the official SARIF 2.1.0 schema with ajv).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
 import { run, tempDir } from '../runtime/helpers.js';
+import { toRunOptions } from '../../src/cli/parse-run.js';
+import { runModule } from '../../src/wasm/runtime/run.js';
 import type { JsonSitesReport } from '../../src/report/json-sites.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/triage/${name}.wasm`, import.meta.url));
@@ -102,6 +104,28 @@ describe('suppressions', () => {
     const quiet = await run(fixture('suppressed'), ['quiet'], { suppressions: [supp] });
     expect(quiet.result.status).toBe(0);   // only suppressed leaks: the program's own status
     expect(records(quiet.err)).toBe(0);
+  });
+});
+
+describe('suppressions through LSAN_OPTIONS', () => {
+  test('suppressions=FILE and report_objects=1 apply as --suppressions and --report-objects do', async () => {
+    const dir = tempDir();
+    const supp = join(dir, 'lsan.supp');
+    writeFileSync(supp, 'leak:from_file\n');
+    const o = toRunOptions(fixture('suppressed'), [], { dir: [], env: [] }, { LSAN_OPTIONS: `suppressions=${supp}:report_objects=1` });
+    let err = '';
+    const out = openSync('/dev/null', 'w');
+    try {
+      const r = await runModule(o, { err: (t) => { err += t; }, stdout: out });
+      expect(r.status).toBe(23);
+    } finally {
+      closeSync(out);
+    }
+    expect(err).toContain('      1         20 from_file\n      2         20 from_default\n');
+    expect(records(err)).toBe(1);
+    expect(counts(err)).toEqual([]);   // report_objects: objects, not sites
+    const bad = toRunOptions(fixture('suppressed'), [], { dir: [], env: [] }, { LSAN_OPTIONS: `suppressions=${join(dir, 'none')}` });
+    await expect(runModule(bad, { err: () => {} })).rejects.toThrow(/^suppressions: \S*none: cannot read: no such file$/);
   });
 });
 

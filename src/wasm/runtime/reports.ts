@@ -11,12 +11,12 @@
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kmemleak } from '../../engine/index.js';
-import { writeExitText } from '../../report/exit-text.js';
+import { emptyLeakGraph } from '../../engine/leak-graph.js';
+import { writeExitText, type ExitTextSource } from '../../report/exit-text.js';
 import { writeJsonSites } from '../../report/json-sites.js';
 import { buildSarif } from '../../report/sarif.js';
-import type { Frame } from '../../symbolize/frame.js';
 import type { TriageInputs } from '../../triage/inputs.js';
-import { triage } from '../../triage/triage.js';
+import { describeOnce, triage, type Triage } from '../../triage/triage.js';
 import { InputError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
@@ -44,18 +44,42 @@ export function checkReportFiles(opts: RunOptions): void {
 /** Text is handed on once this much has gathered (a few hundred objects' worth). */
 const CHUNK = 1 << 20;
 
-/** What the exit report found: objects reported, and those outside the baseline (the exit status's). */
+/** What a report found: objects reported, and those outside the baseline (the exit status's). */
 export interface ReportCounts {
   leaks: number;
   newLeaks: number;
 }
 
+/** What shapes a report beyond RunOptions: the triage's inputs and LSan's settings. */
+export interface ReportSettings {
+  inputs: TriageInputs;
+  /** At most this many records (sites, or objects with reportObjects) are listed; 0: all (LSan's max_leaks). */
+  maxLeaks?: number;
+  /** Every object instead of one record per site (--report-objects, LSan's report_objects). */
+  reportObjects?: boolean;
+}
+
+/** The leaks now, triaged (src/triage/): sites, kinds, suppressions, baseline. */
+function triageLeaks(engine: Kmemleak, program: string, s: ReportSettings, empty: boolean): { t: Triage; src: ExitTextSource } {
+  const describe = describeOnce((h) => engine.describer?.describe(h) ?? []);
+  const graph = empty ? emptyLeakGraph() : engine.leakGraph();
+  const t = triage(graph, describe, {
+    suppressions: s.inputs.suppressions,
+    module: program,
+    ...(s.inputs.baseline ? { baseline: s.inputs.baseline } : {}),
+  });
+  return { t, src: { record: (i: number) => engine.leakRecord(graph.slots[i]!), describe } };
+}
+
 /**
- * Triages the exit scan's leaks (src/triage/) and writes the reports: the text (one record per
- * site, or every object with --report-objects), --json, --sarif. Each is written a piece at a
- * time (a report of millions of objects does not fit in one JS string).
+ * The final reports: the text (one record per site with its counts line, or every object with
+ * --report-objects; the summary line; LSan's suppressions table), --json, --sarif. Each is
+ * written a piece at a time (a report of millions of objects does not fit in one JS string).
+ * `empty`: no check ran (LSan's _exit(), leak_check_at_exit=0): the files are written empty.
  */
-export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string, inputs: TriageInputs): ReportCounts {
+export function writeReports(
+  engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string, s: ReportSettings, empty = false,
+): ReportCounts {
   const fds: number[] = [];
   const open = (path: string): number => {
     const fd = openSync(path, 'w');
@@ -63,16 +87,13 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
     return fd;
   };
   try {
-    const describe = (trace: number): Frame[] => engine.describer?.describe(trace) ?? [];
-    const graph = engine.leakGraph();
-    const t = triage(graph, describe, {
-      suppressions: inputs.suppressions,
-      module: program,
-      ...(inputs.baseline ? { baseline: inputs.baseline } : {}),
-    });
-    const src = { record: (i: number) => engine.leakRecord(graph.slots[i]!), describe };
+    const { t, src } = triageLeaks(engine, program, s, empty);
     const text = chunked(opts.report !== undefined ? toFd(open(opts.report)) : err);
-    writeExitText(t, src, text.add, { objects: opts.reportObjects === true, ...(opts.baseline !== undefined ? { baseline: opts.baseline } : {}) });
+    writeExitText(t, src, text.add, {
+      objects: s.reportObjects === true,
+      maxRecords: s.maxLeaks ?? 0,
+      ...(opts.baseline !== undefined ? { baseline: opts.baseline } : {}),
+    });
     text.flush();
     if (opts.json !== undefined) {
       const json = chunked(toFd(open(opts.json)));
@@ -89,6 +110,18 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
   } finally {
     for (const fd of fds) closeSync(fd);
   }
+}
+
+/**
+ * The text report of the leaks now, to `err` (a check the program asked for while it runs:
+ * LSan's recoverable check prints the whole report each time).
+ */
+export function printLeaks(engine: Kmemleak, err: (text: string) => void, program: string, s: ReportSettings): ReportCounts {
+  const { t, src } = triageLeaks(engine, program, s, false);
+  const text = chunked(err);
+  writeExitText(t, src, text.add, { objects: s.reportObjects === true, maxRecords: s.maxLeaks ?? 0 });
+  text.flush();
+  return { leaks: t.summary.objects, newLeaks: t.newObjects };
 }
 
 function toFd(fd: number): (text: string) => void {

@@ -22,15 +22,16 @@ import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './o
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
 import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
-import { checkReportFiles, writeReports } from './reports.js';
+import { checkReportFiles, printLeaks, writeReports, type ReportSettings } from './reports.js';
 import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
+import { isPeerImport, peerImportsOff, Peers } from '../../peers/peers.js';
 import { Kmemleak } from '../../engine/index.js';
 import { BaselineError } from '../../triage/baseline.js';
-import { loadTriageInputs } from '../../triage/inputs.js';
+import { loadTriageInputs, readSuppressionFile } from '../../triage/inputs.js';
 import { programSuppressions } from '../../triage/program-suppressions.js';
 import { SuppressionError } from '../../triage/suppressions.js';
 
@@ -83,6 +84,7 @@ function checkImports(info: ModuleInfo, what: string, wasi: Record<string, unkno
   for (const imp of info.imports) {
     if (imp.module === WASI_MODULE && imp.kind === 0 && imp.name in wasi) continue;
     if (imp.module === ANNOTATION_MODULE && imp.kind === 0 && imp.name in annotations) continue;
+    if (isPeerImport(imp)) continue;   // LeakSanitizer's env.__lsan_*, Valgrind's requests
     const known = imp.module === WASI_MODULE ? ` (not a WASI preview1 function Node provides)` :
       imp.module === ANNOTATION_MODULE ? ` (the kmemleak imports are: ${Object.keys(annotations).join(', ')})` : '';
     throw new InputError(`${what} imports ${imp.module}.${imp.name}, which kmemleak run cannot provide${known}`);
@@ -115,7 +117,7 @@ async function runUntracked(original: Uint8Array, info: ModuleInfo, host: Awaite
   const stubs = disabledAnnotationImports();
   checkImports(info, what, host.imports, stubs);
   const module = compile(original, what, false);
-  const instance = await WebAssembly.instantiate(module, { [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
+  const instance = await WebAssembly.instantiate(module, { ...peerImportsOff(), [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
   try {
     const status = host.wasi.start(instance) ?? 0;
     return { status, programStatus: status, trapped: false, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
@@ -138,6 +140,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   // The exit handlers have run when proc_exit is called; the live stack then is the exit scan's.
   let exitStackPointer = -1;
   let readStackPointer: () => number = () => -1;
+  let noteExit: () => void = () => {};
   const host = await createWasi({
     args: [opts.module, ...opts.args],
     env: opts.env,
@@ -145,9 +148,10 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     ...(io.stdin !== undefined ? { stdin: io.stdin } : {}),
     ...(io.stdout !== undefined ? { stdout: io.stdout } : {}),
     ...(io.stderr !== undefined ? { stderr: io.stderr } : {}),
-  }, () => { exitStackPointer = readStackPointer(); });
+  }, () => { exitStackPointer = readStackPointer(); noteExit(); });
 
-  if (opts.off) return runUntracked(original, info, host, io, what);
+  // LSan's detect_leaks=0 known before the start is --off: the program runs, nothing is checked.
+  if (opts.off || opts.lsan?.given.detectLeaks === false) return runUntracked(original, info, host, io, what);
 
   checkImports(info, what, host.imports, disabledAnnotationImports());
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
@@ -163,7 +167,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     // kmemleak, and one line at the end says nothing was tracked and how to name an allocator.
     // The report files are written empty, so a stale one never survives the run.
     const result = await runUntracked(original, info, host, io, what);
-    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module), triageInputs);
+    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module), { inputs: triageInputs });
     io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
     return result;
   }
@@ -176,7 +180,34 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
   let poll: (() => void) | null = null;
-  wiring = new HookWiring(engine, traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
+  let lastNew = 0;
+  let trap: Error | null = null;
+  const program = basename(opts.module);
+  let reported = 0;
+  const reportSettings = (maxLeaks: number): ReportSettings => ({
+    inputs: triageInputs, maxLeaks, reportObjects: opts.reportObjects === true || peers.settings.reportObjects,
+  });
+  const peers: Peers = new Peers({
+    engine, opts, imports: info.imports, staticRoots: prepared.staticRoots,
+    flush: () => { wiring?.eventLog?.flush(); },
+    scan: () => { lastNew = engine.exitScan(); },
+    // Only leaks that are neither suppressed nor in the baseline count for LSan's verdicts and the
+    // exit status (SPEC §7); `reported` keeps how many objects the final report listed.
+    printLeaks: () => printLeaks(engine, io.err, program, reportSettings(peers.settings.maxLeaks)).newLeaks,
+    writeFinal: (maxLeaks) => {
+      const r = writeReports(engine, opts, io.err, program, reportSettings(maxLeaks));
+      reported = r.leaks;
+      return r.newLeaks;
+    },
+    die: (status) => host.exit(status),
+    ignoreAllocations: (delta) => w.ignoreAllocations(delta),
+    traceHere: () => w.annotationTrace(),
+    enter: () => w.enter(),
+    leave: () => w.leave(),
+    log: (line) => (wiring ? wiring.log(line) : io.err(line + '\n')),
+    print: io.err,
+  });
+  wiring = new HookWiring(peers.port(engine), traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
@@ -186,6 +217,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   let memoryNow: () => ArrayBuffer | null = () => null;
   const wasiImports = watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow());
   const imports: WebAssembly.Imports = {
+    ...peers.imports(),
     [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
     [ins.hookModule]: wiring.imports(ins.hooks),
@@ -194,6 +226,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('(start)', 1);
   const instance = await WebAssembly.instantiate(module, imports);
   const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
+  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i));
   memoryNow = () => memory.buffer;
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
@@ -210,11 +243,15 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   // from memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
   const maxPages = info.memoryMaxPages;
   engine.attachMemory(() => memory.buffer, { memory, mayGrow: true, ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) });
-  engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
+  // The program's own __lsan_default_options, before its first allocation (and the roots' settings).
+  const exportsNow = instance.exports;
+  peers.start(exportsNow, memory, () => { if (trap) (exportsNow[ins.exports.reset] as () => void)(); });
+  const roots = rootProvider(peers.roots(prepared.staticRoots), prepared.stackTop === null ? null : {
     enabled: () => engine.stackEnabled,
     pointer: () => (exitStackPointer >= 0 ? exitStackPointer : readStackPointer()),
     top: prepared.stackTop,
-  }, () => memory.buffer.byteLength));
+  }, () => memory.buffer.byteLength);
+  engine.setRootProvider((add) => { roots(add); peers.checks.addRoots(add); });
   engine.setContext('_start', 1);
 
   const flushEvents = (): void => { wiring?.eventLog?.flush(); };
@@ -236,11 +273,14 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
   };
+  // Suppressions in LSan's order: files first (--suppressions, then LSAN_OPTIONS' or the program's
+  // __lsan_default_options' suppressions=FILE), then the program's __lsan_default_suppressions().
+  const lsanFile = peers.settings.suppressions;
+  if (lsanFile) triageInputs.suppressions.push(...triageInputsOf(() => readSuppressionFile(lsanFile)));
   triageInputs.suppressions.push(...triageInputsOf(() => programSuppressions(instance.exports, () => memory.buffer)));
   await io.onStart?.(session);
 
   let programStatus: number | null = null;
-  let trap: Error | null = null;
   const savedLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = Math.max(savedLimit, 64);   // a trap's backtrace, not just 10 frames
   try {
@@ -254,12 +294,16 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (trap) io.err(describeTrap(trap, ins, names));
 
   flushEvents();
-  const newLeaks = engine.exitScan();
-  const { leaks, newLeaks: unknownLeaks } = writeReports(engine, opts, io.err, basename(opts.module), triageInputs);
+  // LSan's exit check: when main returns or exit() is called, not after _exit(), and only once
+  // (__lsan_do_leak_check may have run it). Report files are written in every case.
+  const checks = peers.checks;
+  const due = peers.exitCheckDue(trap !== null);
+  const unknownLeaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
+  if (!due && !checks.finalDone) writeReports(engine, opts, io.err, program, reportSettings(0), true);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
-  const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
+  const unnamed = reported > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
-  // Only leaks that are neither suppressed nor in the baseline set the status (SPEC §7).
-  const status = trap ? TRAP_EXIT : unknownLeaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
-  return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
+  const exitcode = peers.settings.exitcode;
+  const status = trap ? TRAP_EXIT : checks.diedWith ?? (unknownLeaks > 0 && exitcode !== 0 ? exitcode : programStatus!);
+  return { status, programStatus, trapped: trap !== null, leaks: reported, newLeaks: lastNew, captures: traces.captures, contexts: traces.contexts };
 }
