@@ -93,3 +93,49 @@ for (const kernel of ['on', 'off']) {
 console.log('| exit scan in | exit scan ms | leak graph ms | triage ms | graph / scan |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+
+// Writing the reports of 100K leaked objects (16 sites): the per-object paths of the JSON and the
+// --report-objects text (each trace described once), and the per-site text.
+console.log('\n### engine alone: reports of 100K leaked 48-byte objects from 16 sites\n');
+{
+  const { writeExitText } = await import('../dist/report/exit-text.js');
+  const { writeJsonSites } = await import('../dist/report/json-sites.js');
+  const { describeOnce } = await import('../dist/triage/triage.js');
+  const M = 100_000;
+  const mem = new WebAssembly.Memory({ initial: Math.ceil((BASE + M * 64) / 65536) + 1 });
+  const cols = { graph: [], json: [], objects: [], sites: [] };
+  let jsonBytes = 0;
+  for (let r = 0; r < runs; r++) {
+    const k = new Kmemleak({ log: () => {}, scanPeriodSecs: 0, minAgeMs: 0 });
+    k.attachMemory(() => mem.buffer);
+    const traces = Array.from({ length: 16 }, (_, s) => k.depot.save(new Uint32Array([s + 1, 10, 99, 20]), 4));
+    const frames = (h) => [{ function: `site_${h}`, offset: 4, size: 64, file: 'leak.c', line: h, funcIndex: h },
+      { function: 'main', offset: 9, size: 200, file: 'main.c', line: 3, funcIndex: 99 }];
+    for (let i = 0; i < M; i++) k.alloc(BASE + i * 64, 48, 1, traces[i & 15]);
+    k.exitScan();
+    let t = performance.now();
+    const g = k.leakGraph();
+    const describe = describeOnce(frames);
+    const tri = triage(g, describe);
+    cols.graph.push(performance.now() - t);
+    const src = { record: (i) => k.leakRecord(g.slots[i]), describe };
+    let n = 0;
+    const sink = (s) => { n += s.length; };
+    t = performance.now();
+    writeJsonSites('p.wasm', tri, src, sink);
+    cols.json.push(performance.now() - t);
+    jsonBytes = n;
+    t = performance.now();
+    writeExitText(tri, src, sink, { objects: true });
+    cols.objects.push(performance.now() - t);
+    t = performance.now();
+    writeExitText(tri, src, sink, {});
+    cols.sites.push(performance.now() - t);
+  }
+  console.log('| step | ms |');
+  console.log('|---|---|');
+  console.log(`| leak graph + triage (100K objects) | ${median(cols.graph).toFixed(0)} |`);
+  console.log(`| --json (${(jsonBytes / 1e6).toFixed(0)} MB of text) | ${median(cols.json).toFixed(0)} |`);
+  console.log(`| text, --report-objects (every object) | ${median(cols.objects).toFixed(0)} |`);
+  console.log(`| text, per site (default) | ${median(cols.sites).toFixed(1)} |`);
+}

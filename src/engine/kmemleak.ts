@@ -50,7 +50,7 @@ import {
   F_REPORTED,
   ObjectTable,
 } from './object-table.js';
-import { buildLeakGraph, type LeakGraph } from './leak-graph.js';
+import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js';
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
 import { PtrHash } from './ptr-hash.js';
@@ -465,8 +465,8 @@ export class Kmemleak {
    * (leak-graph.ts), read from the heap now; index i is leaks()[i].
    */
   leakGraph(): LeakGraph {
-    const slots = this.state === ACTIVE ? this.reportedSlots() : [];
-    return buildLeakGraph(this.table, this.snap, slots, this.getBuffer ? this.getBuffer() : null);
+    if (this.state !== ACTIVE) return emptyLeakGraph();
+    return buildLeakGraph(this.table, this.snap, this.getBuffer ? this.getBuffer() : null);
   }
 
   /**

@@ -17,12 +17,15 @@
  *
  * Invariants: index i is the i-th reported object in allocation order (the order of leaks());
  * everything is flat typed arrays (CSR edges: to[off[i] .. off[i+1])), no object per leak.
- * Addresses resolve through the scan's address snapshot, which holds every reported object:
- * an object is reported by a scan whose snapshot it was in, and stays reported only while live.
- * Cost: O(reported bytes / 4 + edges), one snapshot lookup per word inside the reported range.
+ * Addresses resolve by binary search over the reported objects when they are few, else through
+ * the scan's address snapshot, which holds every reported object (an object is reported by a scan
+ * whose snapshot it was in, and stays reported only while live) and a slot map.
+ * Cost: O(table slots) to gather the reported objects, then O(reported bytes / 4 + edges): one
+ * lookup per word inside the reported objects' address range. The component analysis runs only
+ * when claiming from the objects nothing points to leaves some unclaimed (a lost cycle).
  */
 import type { AddressSnapshot } from './address-index.js';
-import { F_HAS_AREAS, F_NO_SCAN, type ObjectTable } from './object-table.js';
+import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN, F_REPORTED, type ObjectTable } from './object-table.js';
 
 export const KIND_DIRECT = 0;
 export const KIND_INDIRECT = 1;
@@ -59,28 +62,79 @@ export function emptyLeakGraph(): LeakGraph {
   };
 }
 
-/** Builds the graph of the reported objects `slots` (allocation order) over `buffer`. */
-export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, slots: ArrayLike<number>, buffer: ArrayBufferLike | null): LeakGraph {
-  const n = slots.length;
-  const slotArr = new Uint32Array(n);
+/**
+ * Builds the graph of the table's reported, still unreferenced objects (what read() and leaks()
+ * list), in allocation order, over `buffer`.
+ */
+export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, buffer: ArrayBufferLike | null): LeakGraph {
+  const slotArr = reportedInAllocationOrder(t);
+  const n = slotArr.length;
   const start = new Uint32Array(n);
   const size = new Uint32Array(n);
   const trace = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const s = slots[i]!;
-    slotArr[i] = s;
+    const s = slotArr[i]!;
     start[i] = t.start[s]!;
     size[i] = t.size[s]!;
     trace[i] = t.trace[s]!;
   }
   const { off, to } = findEdges(t, snap, slotArr, start, size, buffer);
-  const kind = classify(n, off, to);
   const owner = new Uint32Array(n);
   const retained = new Float64Array(n);
+  // Without cycles among the unreached, the direct objects are those nothing points to, and
+  // claiming from them covers everything: no component analysis is needed (a lost tree or list).
+  let kind = notPointedTo(n, off, to);
+  if (!claim(n, off, to, kind, size, owner, retained)) {
+    kind = classify(n, off, to);
+    claim(n, off, to, kind, size, owner, retained);
+  }
   let direct = 0;
-  claim(n, off, to, kind, size, owner, retained);
   for (let i = 0; i < n; i++) if (kind[i] === KIND_DIRECT) direct++;
   return { n, slots: slotArr, start, size, trace, off, to, kind, owner, retained, direct, indirect: n - direct };
+}
+
+/**
+ * Slots of reported objects that are still white, in allocation order: creation sequence numbers
+ * relative to the next one, sorted by an LSD radix sort (11-bit digits) unless already in order.
+ */
+function reportedInAllocationOrder(t: ObjectTable): Uint32Array {
+  const { flags, count, minCount, seq } = t;
+  let n = 0;
+  for (let s = 0; s < t.hi; s++) if ((flags[s]! & (F_ALLOCATED | F_REPORTED)) === (F_ALLOCATED | F_REPORTED) && count[s]! < minCount[s]!) n++;
+  let slots = new Uint32Array(n);
+  let keys = new Uint32Array(n);
+  const next = t.nextSeq;
+  let sorted = true;
+  for (let s = 0, i = 0; s < t.hi; s++) {
+    if ((flags[s]! & (F_ALLOCATED | F_REPORTED)) !== (F_ALLOCATED | F_REPORTED) || count[s]! >= minCount[s]!) continue;
+    // Oldest first: the smallest (seq - next) mod 2^32.
+    keys[i] = (seq[s]! - next) >>> 0;
+    slots[i] = s;
+    if (i > 0 && keys[i]! < keys[i - 1]!) sorted = false;
+    i++;
+  }
+  if (sorted) return slots;
+  let k2 = new Uint32Array(n);
+  let s2 = new Uint32Array(n);
+  const counts = new Uint32Array(1 << 11);
+  for (let shift = 0; shift < 32; shift += 11) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & 0x7ff]!++;
+    let sum = 0;
+    for (let b = 0; b < counts.length; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const d = counts[(keys[i]! >>> shift) & 0x7ff]!++;
+      k2[d] = keys[i]!;
+      s2[d] = slots[i]!;
+    }
+    [keys, k2] = [k2, keys];
+    [slots, s2] = [s2, slots];
+  }
+  return slots;
 }
 
 /** Edges among the reported objects, each once, no self edges. */
@@ -97,12 +151,10 @@ function findEdges(
   let to = new Uint32Array(Math.max(16, n));
   let m = 0;
   if (n < 2 || !buffer) return { off, to: to.subarray(0, 0) };
-  // Object index by slot, for the snapshot's answers; the reported range filters most words.
-  const indexOf = new Int32Array(t.hi).fill(-1);
+  const resolve = n <= SMALL ? bySortedAddress(start, size) : bySnapshot(t, snap, slots, start, size);
   let lo = 0xffffffff;
   let hi = 0;
   for (let i = 0; i < n; i++) {
-    indexOf[slots[i]!] = i;
     if (start[i]! < lo) lo = start[i]!;
     const end = start[i]! + Math.max(1, size[i]!);
     if (end > hi) hi = end;
@@ -117,11 +169,8 @@ function findEdges(
     for (let w = ws; w < we; w++) {
       const v = words[w]! >>> 0;
       if ((v - lo) >>> 0 >= span) continue;
-      const e = snap.lookup(v);
-      if (e < 0) continue;
-      const j = indexOf[snap.slotOf(e)]!;
+      const j = resolve(v);
       if (j < 0 || j === i || seen[j] === i) continue;
-      if (v < start[j]! || v - start[j]! >= Math.max(1, size[j]!)) continue;   // a stale entry
       seen[j] = i;
       if (m === to.length) {
         const grown = new Uint32Array(to.length * 2);
@@ -146,6 +195,49 @@ function findEdges(
   }
   off[n] = m;
   return { off, to: to.subarray(0, m) };
+}
+
+/** Up to this many reported objects, addresses resolve by binary search, with no table-sized map. */
+const SMALL = 4096;
+
+/** Address -> reported object index (or -1), by binary search over them sorted by start. */
+function bySortedAddress(start: Uint32Array, size: Uint32Array): (v: number) => number {
+  const n = start.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a]! - start[b]!);
+  const st = Uint32Array.from(order, (i) => start[i]!);
+  const en = Uint32Array.from(order, (i) => start[i]! + Math.max(1, size[i]!));
+  const idx = Uint32Array.from(order);
+  return (v) => {
+    let a = 0;
+    let b = n - 1;
+    while (a <= b) {
+      const mid = (a + b) >>> 1;
+      if (st[mid]! > v) b = mid - 1;
+      else if (en[mid]! <= v) a = mid + 1;
+      else return idx[mid]!;
+    }
+    return -1;
+  };
+}
+
+/** Address -> reported object index (or -1), through the scan's snapshot and a slot map. */
+function bySnapshot(t: ObjectTable, snap: AddressSnapshot, slots: Uint32Array, start: Uint32Array, size: Uint32Array): (v: number) => number {
+  const indexOf = new Int32Array(t.hi).fill(-1);
+  for (let i = 0; i < slots.length; i++) indexOf[slots[i]!] = i;
+  return (v) => {
+    const e = snap.lookup(v);
+    if (e < 0) return -1;
+    const j = indexOf[snap.slotOf(e)]!;
+    // A stale entry (its slot now holds another object) does not count.
+    return j >= 0 && v >= start[j]! && v - start[j]! < Math.max(1, size[j]!) ? j : -1;
+  };
+}
+
+/** Kinds when nothing is in a cycle: direct when no other reported object points to it. */
+function notPointedTo(n: number, off: Uint32Array, to: Uint32Array): Uint8Array {
+  const kind = new Uint8Array(n);
+  for (let p = 0; p < off[n]!; p++) kind[to[p]!] = KIND_INDIRECT;
+  return kind;
 }
 
 /**
@@ -225,8 +317,13 @@ function components(n: number, off: Uint32Array, to: Uint32Array): Int32Array {
   return comp;
 }
 
-/** Owners and retained bytes: direct objects claim what they reach, in allocation order. */
-function claim(n: number, off: Uint32Array, to: Uint32Array, kind: Uint8Array, size: Uint32Array, owner: Uint32Array, retained: Float64Array): void {
+/**
+ * Owners and retained bytes: direct objects claim what they reach, in allocation order. False
+ * when some object is left unclaimed (then the kinds missed a cycle: see buildLeakGraph).
+ */
+function claim(n: number, off: Uint32Array, to: Uint32Array, kind: Uint8Array, size: Uint32Array, owner: Uint32Array, retained: Float64Array): boolean {
+  retained.fill(0);
+  let claimed = 0;
   const UNCLAIMED = 0xffffffff;
   owner.fill(UNCLAIMED);
   for (let i = 0; i < n; i++) if (kind[i] === KIND_DIRECT) owner[i] = i;
@@ -237,6 +334,7 @@ function claim(n: number, off: Uint32Array, to: Uint32Array, kind: Uint8Array, s
     let head = 0;
     let tail = 0;
     queue[tail++] = d;
+    claimed++;
     while (head < tail) {
       const v = queue[head++]!;
       for (let p = off[v]!; p < off[v + 1]!; p++) {
@@ -245,8 +343,10 @@ function claim(n: number, off: Uint32Array, to: Uint32Array, kind: Uint8Array, s
         owner[w] = d;
         total += size[w]!;
         queue[tail++] = w;
+        claimed++;
       }
     }
     retained[d] = total;
   }
+  return claimed === n;
 }
