@@ -176,7 +176,7 @@ describe('leak graph: property against the brute-force model', () => {
 });
 
 describe('leak graph: many objects (the snapshot lookup, not the binary search)', () => {
-  test('4200 objects (over the binary search's 4096) with random pointers and lost cycles: the same as the model', () => {
+  test('4200 objects (more than the binary search takes) with random pointers and lost cycles: the same as the model', () => {
     const n = 4200;
     const w = world({}, 1 << 20);
     let seed = 12345;
