@@ -126,6 +126,7 @@ describe.skipIf(!haveChromium)('browser demo in headless Chromium', () => {
     const site0 = r.leaks.find((l) => l.size === 12)!.backtrace!.map((b) => b.function);
     expect(await f.$$eval('#flame .box.hl', (els) => els.map((e) => e.textContent))).toEqual(site0.slice().reverse());
     await f.click('.site summary');
+    await f.waitForSelector('.site .obj');   // drawn on the (asynchronous) toggle event
     expect(await f.$$eval('.site .obj', (els) => els.length)).toBe(3);
     expect(consoleErrors).toEqual([]);
   });

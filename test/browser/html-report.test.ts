@@ -84,6 +84,7 @@ describe.skipIf(!haveChromium)('HTML report in headless Chromium', () => {
     expect(await page.$$eval('#flame .box', (els) => els.length)).toBe(1 + 1 + 3 + 2 + 1);
 
     await page.click('.site[data-site="0"] summary');
+    await page.waitForSelector('.site[data-site="0"] .obj');   // drawn on the (asynchronous) toggle event
     expect(await page.$$eval('.site[data-site="0"] .obj', (els) => els.length)).toBe(100);
     const first = await page.textContent('.site[data-site="0"] .obj');
     expect(first).toContain('unreferenced object 0x');
@@ -132,6 +133,7 @@ describe.skipIf(!haveChromium)('HTML report in headless Chromium', () => {
       '_start.command_export', '_start', '__original_main', 'make_greeting',
     ]);
     await page.click('.site[data-site="2"] summary');
+    await page.waitForSelector('.site[data-site="2"] .objhead');   // drawn on the (asynchronous) toggle event
     expect(await page.$$eval('.site[data-site="2"] .objhead', (els) => els.map((e) => e.textContent!.replace(/0x[0-9a-f]+/, 'ADDR')))).toEqual([
       // allocation order: build_list prepends, so the last node allocated is the head, the one nothing reported points to
       'unreferenced object ADDR (size 24), indirect', 'unreferenced object ADDR (size 24), indirect', 'unreferenced object ADDR (size 24), direct',
