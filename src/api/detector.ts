@@ -131,6 +131,16 @@ class FrameNamer {
     }
     return f;
   }
+  /** The functions inlined at that position (inline: true), innermost first, then frame(). */
+  frames(funcIndex: number, offset: number): Frame[] {
+    const fs = this.sym.frames(funcIndex, offset);
+    const real = fs[fs.length - 1]!;
+    if (real.function === null) {
+      const e = this.exported.get(funcIndex);
+      if (e !== undefined) real.function = e;
+    }
+    return fs;
+  }
 }
 
 /**
@@ -174,7 +184,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     describe(trace: number): Frame[] {
       const w = engine.depot.frames(trace);
       const out: Frame[] = [];
-      for (let i = 0; i + 1 < w.length; i += 2) out.push(namer.frame(w[i]!, w[i + 1]!));
+      for (let i = 0; i + 1 < w.length; i += 2) for (const f of namer.frames(w[i]!, w[i + 1]!)) out.push(f);
       return out;
     },
   };
