@@ -99,23 +99,30 @@ export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, buffer: Ar
  */
 function reportedInAllocationOrder(t: ObjectTable): Uint32Array {
   const { flags, count, minCount, seq } = t;
-  let n = 0;
-  for (let s = 0; s < t.hi; s++) if ((flags[s]! & (F_ALLOCATED | F_REPORTED)) === (F_ALLOCATED | F_REPORTED) && count[s]! < minCount[s]!) n++;
-  let slots = new Uint32Array(n);
-  let keys = new Uint32Array(n);
+  const REPORTED = F_ALLOCATED | F_REPORTED;
   const next = t.nextSeq;
+  let slots: Uint32Array = new Uint32Array(64);
+  let keys: Uint32Array = new Uint32Array(64);
+  let n = 0;
   let sorted = true;
-  for (let s = 0, i = 0; s < t.hi; s++) {
-    if ((flags[s]! & (F_ALLOCATED | F_REPORTED)) !== (F_ALLOCATED | F_REPORTED) || count[s]! >= minCount[s]!) continue;
+  // One pass over the flags (a byte a slot): reported objects are few, or else the heap is.
+  for (let s = 0, hi = t.hi; s < hi; s++) {
+    if ((flags[s]! & REPORTED) !== REPORTED || count[s]! >= minCount[s]!) continue;
+    if (n === slots.length) {
+      slots = grow(slots);
+      keys = grow(keys);
+    }
     // Oldest first: the smallest (seq - next) mod 2^32.
-    keys[i] = (seq[s]! - next) >>> 0;
-    slots[i] = s;
-    if (i > 0 && keys[i]! < keys[i - 1]!) sorted = false;
-    i++;
+    keys[n] = (seq[s]! - next) >>> 0;
+    slots[n] = s;
+    if (n > 0 && keys[n]! < keys[n - 1]!) sorted = false;
+    n++;
   }
+  slots = slots.subarray(0, n);
+  keys = keys.subarray(0, n);
   if (sorted) return slots;
-  let k2 = new Uint32Array(n);
-  let s2 = new Uint32Array(n);
+  let k2: Uint32Array = new Uint32Array(n);
+  let s2: Uint32Array = new Uint32Array(n);
   const counts = new Uint32Array(1 << 11);
   for (let shift = 0; shift < 32; shift += 11) {
     counts.fill(0);
@@ -195,6 +202,12 @@ function findEdges(
   }
   off[n] = m;
   return { off, to: to.subarray(0, m) };
+}
+
+function grow(a: Uint32Array): Uint32Array {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** Up to this many reported objects, addresses resolve by binary search, with no table-sized map. */
