@@ -50,6 +50,7 @@ import {
   F_REPORTED,
   ObjectTable,
 } from './object-table.js';
+import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js';
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
 import { PtrHash } from './ptr-hash.js';
@@ -461,6 +462,24 @@ export class Kmemleak {
       this.internalError(e);
       return [];
     }
+  }
+
+  /**
+   * The objects leaks() lists, with their own pointer graph, kinds and retained bytes
+   * (leak-graph.ts), read from the heap now; index i is leaks()[i].
+   */
+  leakGraph(): LeakGraph {
+    if (this.state !== ACTIVE) return emptyLeakGraph();
+    return buildLeakGraph(this.table, this.snap, this.getBuffer ? this.getBuffer() : null);
+  }
+
+  /**
+   * The record of the object in table slot `slot` (a LeakGraph's slots[i]), with `backtrace` as
+   * given: the caller describes each trace once, not once per object.
+   */
+  leakRecord(slot: number, backtrace?: Frame[]): LeakRecord {
+    // Known to this call: the given backtrace, or none (undefined is not described again).
+    return this.record(slot, new Map([[this.table.trace[slot], backtrace]]));
   }
 
   private reportedSlots(): number[] {

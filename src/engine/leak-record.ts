@@ -25,4 +25,8 @@ export interface LeakRecord {
    * one frozen array (described once per report).
    */
   backtrace?: Frame[];
+  /** SPEC §7, set by the triage (the embedding API's leaks()): Valgrind's definitely/indirectly lost. */
+  kind?: 'direct' | 'indirect';
+  /** SPEC §7: the index of the object's site in sites(). */
+  site?: number;
 }
