@@ -1,8 +1,8 @@
 // Writing many leaks (issue 12): what the exit reports cost with N leaked objects, text and JSON.
 // many_leaks.wasm makes N objects from 64 call sites; run once leaking them all and once keeping
 // them referenced (same allocations, same scan, nothing to report), in-process, side by side:
-// the difference is the cost of describing, formatting and writing N leaks (--report FILE and
-// --json FILE, both). Median of --runs runs each.
+// the difference is the cost of describing, formatting and writing N leaks (--report FILE with
+// --report-objects, every object listed, and --json FILE). Median of --runs runs each.
 //   npm run build && nice node bench/leak-report.mjs [--leaks 100000] [--runs 3]
 // Needs bench/build/many_leaks.wasm (bench/build.sh builds it).
 import { existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
@@ -26,7 +26,7 @@ const report = path.join(dir, 'report.txt');
 const json = path.join(dir, 'report.json');
 
 async function once(mode) {
-  const opts = { ...toRunOptions(wasm, [String(leaks), mode], { dir: [], env: [] }, {}), exitcode: 0, report, json };
+  const opts = { ...toRunOptions(wasm, [String(leaks), mode], { dir: [], env: [] }, {}), exitcode: 0, report, json, reportObjects: true };
   let errText = 0;
   const t = performance.now();
   const c = process.cpuUsage();

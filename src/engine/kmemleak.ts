@@ -446,7 +446,7 @@ export class Kmemleak {
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i];
       const bytes = this.bytesOf(this.table.start[s], Math.min(this.table.size[s], 32));
-      const rec = this.record(s, traces, bytes);
+      const rec = this.record(s, traces, undefined, bytes);
       if (!visit(rec, formatLeak(rec, rec.backtrace ? undefined : this.depot.frames(rec.trace), bytes), slots.length - i)) break;
     }
     return slots.length;
@@ -478,8 +478,7 @@ export class Kmemleak {
    * given: the caller describes each trace once, not once per object.
    */
   leakRecord(slot: number, backtrace?: Frame[]): LeakRecord {
-    // Known to this call: the given backtrace, or none (undefined is not described again).
-    return this.record(slot, new Map([[this.table.trace[slot], backtrace]]));
+    return this.record(slot, null, backtrace);
   }
 
   private reportedSlots(): number[] {
@@ -494,7 +493,13 @@ export class Kmemleak {
    * The report record of slot s. `traces`: the backtraces described so far in this report, by
    * depot handle: each trace is described once (records of one trace share its frozen frames).
    */
-  private record(s: number, traces: Map<number, Frame[] | undefined>, bytes = this.bytesOf(this.table.start[s], Math.min(this.table.size[s], 32))): LeakRecord {
+  private record(
+    s: number,
+    /** null: no describing, `given` is the backtrace (or none). */
+    traces: Map<number, Frame[] | undefined> | null,
+    given?: Frame[],
+    bytes = this.bytesOf(this.table.start[s], Math.min(this.table.size[s], 32)),
+  ): LeakRecord {
     const t = this.table;
     const ctx = t.ctxOf(s);
     const rec: LeakRecord = {
@@ -508,8 +513,8 @@ export class Kmemleak {
       trace: t.trace[s],
     };
     const trace = t.trace[s];
-    let frames = traces.get(trace);
-    if (frames === undefined && !traces.has(trace)) {
+    let frames = traces ? traces.get(trace) : given;
+    if (traces && frames === undefined && !traces.has(trace)) {
       frames = this.describe(trace);
       if (frames) Object.freeze(frames);
       traces.set(trace, frames);

@@ -42,9 +42,25 @@ export function hexBytes(bytes: ArrayLike<number>): string {
 
 /** The inverse of hexBytes (invalid pairs are dropped). */
 export function parseHexBytes(hex: string): number[] {
+  // By character codes, no split or regular expression: the exit report parses one per object.
   const out: number[] = [];
-  for (const p of hex.split(' ')) {
-    if (/^[0-9a-fA-F]{2}$/.test(p)) out.push(parseInt(p, 16));
+  for (let i = 0; i <= hex.length; ) {
+    let j = hex.indexOf(' ', i);
+    if (j < 0) j = hex.length;
+    if (j - i === 2) {
+      const hi = hexDigit(hex.charCodeAt(i));
+      const lo = hexDigit(hex.charCodeAt(i + 1));
+      if (hi >= 0 && lo >= 0) out.push(hi * 16 + lo);
+    }
+    i = j + 1;
   }
   return out;
+}
+
+/** The value of a hex digit's character code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }

@@ -1,6 +1,6 @@
 // Report formatting against kernel-format examples written by hand.
 import { describe, expect, test } from 'vitest';
-import { hexBytes, hexDumpLines, hexDumpRow } from '../../src/report/hexdump.js';
+import { hexBytes, hexDumpLines, hexDumpRow, parseHexBytes } from '../../src/report/hexdump.js';
 import { formatFrame, formatLeak, formatObjectInfo } from '../../src/report/text.js';
 import type { LeakRecord } from '../../src/engine/index.js';
 
@@ -34,6 +34,10 @@ describe('hex dump (kernel hex_dump_to_buffer layout, 16 bytes a row, groups of 
 
   test('hexBytes: space-separated pairs', () => {
     expect(hexBytes([0, 15, 16, 255])).toBe('00 0f 10 ff');
+    expect(parseHexBytes('00 0f 10 ff')).toEqual([0, 15, 16, 255]);
+    expect(parseHexBytes('')).toEqual([]);
+    // Invalid pairs are dropped; either case is read.
+    expect(parseHexBytes('0g AB 1 123 ff  7e')).toEqual([0xab, 0xff, 0x7e]);
   });
 });
 
