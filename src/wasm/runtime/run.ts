@@ -27,6 +27,7 @@ import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
+import { BlockingWaits } from './waits/blocking-wasi.js';
 import { Symbolizer } from '../../symbolize/index.js';
 
 export interface RunIO {
@@ -46,6 +47,13 @@ export interface RunSession {
   read(): string;
   /** Registers a function the hooks call at each safe point (the control file's poll). */
   onPoll(poll: () => void): void;
+  /**
+   * The wake word (shared Int32Array, [0] a sequence) a control file's worker bumps and notifies
+   * when a command arrives: a program waiting in a blocking WASI call wakes up to answer it.
+   */
+  readonly wake?: Int32Array;
+  /** Registers a function called after every scan and control command (the read snapshot). */
+  onReport?(fn: () => void): void;
 }
 
 export interface RunResult {
@@ -134,6 +142,18 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
 
+  // Blocking WASI calls are safe points (waits/blocking-wasi.ts): made now, so the stdio helper
+  // thread boots while the module is prepared.
+  // The helper is unref'd: a run that ends by an exception leaves it parked, never keeping the
+  // process alive.
+  let auto: AutoScan | null = null;
+  let poll: (() => void) | null = null;
+  let memoryNow: () => ArrayBuffer | null = () => null;
+  const waits = new BlockingWaits({
+    serve: () => { auto?.tick(true); if (poll) poll(); },
+    msUntilScan: () => auto?.msUntilDue() ?? Infinity,
+  }, () => memoryNow(), [io.stdin ?? 0, io.stdout ?? 1, io.stderr ?? 2]);
+
   const prepared = prepareModule(original, opts);
   const ins = prepared.instrumented;
   let wiring: HookWiring | null = null;
@@ -141,17 +161,16 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const { engine, names } = detector;
   const describe = (trace: number) => engine.describer?.describe(trace) ?? [];
   const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints), traceDepth);
-  const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
+  let reported: (() => void) | null = null;
+  auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); reported?.(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
-  let poll: (() => void) | null = null;
   wiring = new HookWiring(engine, traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
   const module = compile(ins.binary, what, true);
   // Stacks off: argv's blocks are told by the WASI argument calls instead of their backtrace.
-  let memoryNow: () => ArrayBuffer | null = () => null;
-  const wasiImports = traceDepth === 0 ? watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()) : host.imports;
+  const wasiImports = waits.wrap(traceDepth === 0 ? watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()) : host.imports);
   const imports: WebAssembly.Imports = {
     [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
@@ -198,10 +217,13 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
         else if (t === 'scan=off') auto.stop();
         else auto.setPeriod(Number(t.slice(5)) * 1000);
       }
+      reported?.();
       return answer;
     },
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
+    wake: waits.wake,
+    onReport: (fn) => { reported = fn; },
   };
   await io.onStart?.(session);
 
@@ -222,6 +244,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   flushEvents();
   const newLeaks = engine.exitScan();
   const leaks = writeReports(engine, opts, io.err, basename(opts.module));
+  await waits.close();
   const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
   return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
 }
