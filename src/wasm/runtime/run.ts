@@ -185,8 +185,9 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
   const module = compile(ins.binary, what, true);
-  // Stacks off: argv's blocks are told by the WASI argument calls instead of their backtrace.
-  const wasiImports = waits.wrap(traceDepth === 0 ? watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()) : host.imports);
+  // argv's blocks are told by the WASI argument calls around them (start-up code, not leaks);
+  // their backtrace's __main_void says it too, but only when the binary still names its functions.
+  const wasiImports = waits.wrap(watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()));
   const imports: WebAssembly.Imports = {
     [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
@@ -261,6 +262,9 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const newLeaks = engine.exitScan();
   const leaks = writeReports(engine, opts, io.err, basename(opts.module));
   await waits.close();
+  // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
+  const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
+  if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
   const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
   return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
 }
