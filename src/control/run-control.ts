@@ -24,6 +24,8 @@ import { serveControlThreaded, type ThreadedOptions } from './threaded.js';
 export interface ControlSession {
   write(cmd: string): string;
   read(): string;
+  /** Optional: write() with the command's output, which becomes the answer's body. */
+  control?(cmd: string): { error: string | null; output: string };
   /** Optional: the runtime calls the function registered here from its hooks. */
   onPoll?(poll: () => void): void;
   /** Optional: the wake word a program waiting in a blocking call waits on. */

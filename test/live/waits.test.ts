@@ -22,6 +22,9 @@ describe('a sleeping program', () => {
     const read = await timed(r.sock, '');
     const during = r.out().split('\n').filter(Boolean).length;
     expect(a.answer.ok && b.answer.ok && read.answer.ok).toBe(true);
+    // The first scan says why it reports nothing yet; the second reports the lost block.
+    expect(a.answer.text).toMatch(/^kmemleak: no new suspected memory leaks\n\(a block is reported by the second scan that finds it unreferenced/);
+    expect(b.answer.text).toBe(`kmemleak: 1 new suspected memory leaks (see kmemleak ctl ${r.sock})\n`);
     expect(during).toBeLessThan(3);              // answered before the program woke up for good
     // Two scans: the first lost block is reported (kmemleak's checksum rule needs two).
     expect(read.answer.text).toContain('lost block 0');

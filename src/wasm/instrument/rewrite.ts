@@ -30,6 +30,7 @@ import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
 import { wrapperBody, trampolineBody, resetBody, knownBody } from './wrappers.js';
+import { FunctionSpill, type SpillPlan } from './spill.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
@@ -55,6 +56,8 @@ export interface RewritePlan {
   /** reach[f]: calls to f get calling-context code. Null when calling context is off. */
   reach: Uint8Array | null;
   stackPointerGlobal: number | null;
+  /** Calls around which the caller's i32 locals are spilled to the shadow stack (spill.ts). */
+  spills?: SpillPlan | null;
 }
 
 export interface RewriteResult {
@@ -72,6 +75,8 @@ export interface RewriteResult {
   trampolines: number;
   instrumentedFunctions: number;
   instrumentedCallSites: number;
+  /** Calls with their caller's locals spilled around them (spill.ts). */
+  spillSites: number;
   depthGlobal: number;
   ctxGlobal: number;
 }
@@ -194,6 +199,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   let map: OffsetMap | null = null;
   let instrumentedFunctions = 0;
   let instrumentedCallSites = 0;
+  let spillSites = 0;
   let exportNames: RewriteResult['exports'] = {
     memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET, eventLog: null,
   };
@@ -409,6 +415,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         for (let i = g.offsets[f]!; !pcc && i < g.offsets[f + 1]!; i++) if (reach[g.callees[i]!]) pcc = true;
       }
       const saved = t.params.length + b.localCount;
+      let spill: FunctionSpill | null = null;
+      if (plan.spills && !isWrapped) {
+        let any = g.indirect[f] === 1;
+        for (let i = g.offsets[f]!; !any && i < g.offsets[f + 1]!; i++) if (plan.spills.reaches[g.callees[i]!]) any = true;
+        if (any) spill = new FunctionSpill(plan.spills, m, f);
+      }
       // locals
       bodyMap.linear(0, b.bodyStart);
       if (pcc) {
@@ -453,6 +465,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u8(0x24); body.u32(ctxGlobal);
           sites++;
         }
+        const spillHere = spill !== null && spill.isSite(m, ins);
+        if (spillHere) {
+          flush(ins.start);
+          bodyMap.inserted(body.len, ins.start);
+          spill!.save(body);
+          spillSites++;
+        }
         if (isCall || op === 0xd2) {
           const target = isCall && isWrapped ? shift(ins.index) : ref(ins.index);
           flush(ins.start);
@@ -460,6 +479,11 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u8(op);
           body.u32Padded(target, ins.end - ins.immStart);
           from = ins.end;
+        }
+        if (spillHere) {
+          flush(ins.end);
+          bodyMap.inserted(body.len, ins.start);
+          spill!.restore(body);
         }
       }
       flush(b.end);
@@ -596,6 +620,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     trampolines: trampolineTargets.length,
     instrumentedFunctions,
     instrumentedCallSites,
+    spillSites,
     depthGlobal,
     ctxGlobal,
   };

@@ -28,6 +28,7 @@ import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { BlockingWaits } from './waits/blocking-wasi.js';
+import { scanAnswer } from './scan-answer.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { Kmemleak } from '../../engine/index.js';
 
@@ -46,6 +47,8 @@ export interface RunIO {
 export interface RunSession {
   write(cmd: string): string;
   read(): string;
+  /** write() with the command's output (the `scan` summary, `dump=` text). */
+  control(cmd: string): { error: string | null; output: string };
   /** Registers a function the hooks call at each safe point (the control file's poll). */
   onPoll(poll: () => void): void;
   /**
@@ -221,22 +224,30 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('_start', 1);
 
   const flushEvents = (): void => { wiring?.eventLog?.flush(); };
-  const session: RunSession = {
-    write: (cmd) => {
-      flushEvents();
-      const answer = engine.write(cmd);
-      // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
-      // fire while the program holds the thread: mirror the accepted scan= commands there.
-      const t = cmd.trim();
-      if (answer === '' && t.startsWith('scan=')) {
-        engine.stop();
-        if (t === 'scan=on') auto.start();
-        else if (t === 'scan=off') auto.stop();
-        else auto.setPeriod(Number(t.slice(5)) * 1000);
-      }
+  const control = (cmd: string): { error: string | null; output: string } => {
+    flushEvents();
+    const t = cmd.trim();
+    // `scan` answers with what it found, and why a first scan shows nothing (scan-answer.ts).
+    if (t === 'scan' && engine.enabled) {
+      const n = engine.scan();
       reported?.();
-      return answer;
-    },
+      return { error: null, output: scanAnswer(n, opts.minAgeMs, opts.control) };
+    }
+    const r = engine.control(cmd);
+    // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
+    // fire while the program holds the thread: mirror the accepted scan= commands there.
+    if (r.error === null && t.startsWith('scan=')) {
+      engine.stop();
+      if (t === 'scan=on') auto.start();
+      else if (t === 'scan=off') auto.stop();
+      else auto.setPeriod(Number(t.slice(5)) * 1000);
+    }
+    reported?.();
+    return { error: r.error, output: r.output };
+  };
+  const session: RunSession = {
+    write: (cmd) => control(cmd).error ?? '',
+    control,
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
     wake: waits.wake,
