@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC5', digest: 'be3a3b2084af46780cff8be1f3368a870de777b658f211be12e29caba9be6a38' };
+const PINNED = { version: 'KMLC7', digest: 'ce2f178160b7af4d07bea866b78854207597788c456afeac85946c702b1c59bc' };
 
 function outputDigest(): string {
   const h = createHash('sha256');
