@@ -7,7 +7,7 @@
 //      while the program sleeps, and while it blocks on its stdin (a socket);
 //   3. input through a pipe: 4 MB in 64-byte reads (every read through the stdio helper), in
 //      4 KiB reads and with fgets (full reads: streaming, direct), --off against kmemleak run.
-//   node bench/live.mjs [--runs 7]
+//   node bench/live.mjs [--runs 7] [--only spill,sleep,input]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,12 +18,39 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1] || 7) || 7;
+const only = (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : 'spill,sleep,input').split(',');
 const kml = path.join(root, 'bin', 'kmemleak');
 const waits = path.join(root, 'test', 'fixtures', 'live', 'waits.wasm');
 const build = path.join(here, 'build');
 if (!existsSync(path.join(build, 'churn.wasm'))) spawnSync(path.join(here, 'build.sh'), { stdio: 'inherit' });
 const { controlCommand } = await import(path.join(root, 'dist', 'control', 'client.js'));
 const { instrument } = await import(path.join(root, 'dist', 'wasm', 'instrument', 'index.js'));
+const binary = await import(path.join(root, 'dist', 'wasm', 'binary', 'index.js'));
+const { planSpills, FunctionSpill } = await import(path.join(root, 'dist', 'wasm', 'instrument', 'spill.js'));
+const { findStackPointer } = await import(path.join(root, 'dist', 'wasm', 'layout', 'stack-pointer.js'));
+
+/** Spill sites per function (by name): where the inserted code runs. */
+function spillSitesByFunction(bytes) {
+  const m = binary.parseModule(bytes);
+  const g = binary.callGraph(m);
+  const plan = planSpills(m, g, findStackPointer(m)?.global ?? null);
+  const out = {};
+  if (!plan) return out;
+  for (const body of m.bodies) {
+    const fs = new FunctionSpill(plan, m, body.index);
+    binary.walkInstructions(m.bytes, body.codeStart, body.end, (ins) => {
+      if (fs.isSite(m, ins)) { const n = m.names?.functions.get(body.index) ?? body.index; out[n] = (out[n] ?? 0) + 1; }
+    }, false);
+  }
+  return out;
+}
+/** User + system CPU seconds of a command (less sensitive than wall time to a loaded machine). */
+const cpu = (cmd, env = {}) => {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', ...cmd], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: status ${r.status}: ${r.stderr.slice(-300)}`);
+  const [u, sy] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return u + sy;
+};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const wall = (cmd, env = {}, input) => {
@@ -36,21 +63,24 @@ const wall = (cmd, env = {}, input) => {
 console.log(`# bench/live.mjs, ${new Date().toISOString()}, ${runs} runs, node ${process.version}\n`);
 
 // 1. Spilling cost.
-console.log('## Live locals: spilling on/off (wall s, median)\n');
-console.log('| workload | spill sites | spilling on | spilling off | on/off |');
-console.log('|---|---|---|---|---|');
-for (const w of ['churn', 'tree']) {
-  const wasm = path.join(build, `${w}.wasm`);
-  const sites = instrument(new Uint8Array(readFileSync(wasm))).stats.spillSites;
-  const cmd = [kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm];
-  const on = [], off = [];
-  wall(cmd); wall(cmd, { KMEMLEAK_SPILL: 'off' });   // fill the prepare cache for both
-  for (let i = 0; i < runs; i++) {
-    on.push(wall(cmd));
-    off.push(wall(cmd, { KMEMLEAK_SPILL: 'off' }));
+if (only.includes('spill')) {
+  console.log('## Live locals: spilling on/off (CPU s = user + sys, median)\n');
+  console.log('| workload | spill sites (by function) | spilling on | spilling off | on/off |');
+  console.log('|---|---|---|---|---|');
+  for (const w of ['churn', 'tree']) {
+    const wasm = path.join(build, `${w}.wasm`);
+    const sites = spillSitesByFunction(new Uint8Array(readFileSync(wasm)));
+    const cmd = [kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm];
+    const on = [], off = [];
+    cpu(cmd); cpu(cmd, { KMEMLEAK_SPILL: 'off' });   // fill the prepare cache for both
+    for (let i = 0; i < runs; i++) {
+      on.push(cpu(cmd));
+      off.push(cpu(cmd, { KMEMLEAK_SPILL: 'off' }));
+    }
+    const a = median(on), b = median(off);
+    const list = Object.entries(sites).map(([f, n]) => `${f} ${n}`).join(', ');
+    console.log(`| ${w} | ${list} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(a / b).toFixed(3)} |`);
   }
-  const a = median(on), b = median(off);
-  console.log(`| ${w} | ${sites} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(a / b).toFixed(3)} |`);
 }
 
 // 2. Sleeps and answers.
@@ -85,6 +115,7 @@ async function sleepRun(opts, ask) {
 }
 const dev = (xs) => xs.map((x) => x - 250);
 const fmt = (xs) => `median ${median(xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`;
+if (only.includes('sleep')) {
 console.log('\n## A program sleeping 12 x 250 ms (ms beyond 250 of each sleep, as the program measures it)\n');
 console.log('| configuration | overshoot | control answers while it sleeps (ms) |');
 console.log('|---|---|---|');
@@ -110,8 +141,10 @@ console.log(`| kmemleak run --control, scans every 1 s, 10 commands | ${fmt(dev(
   await p.done;
   console.log(`\nControl answers while the program blocks in fd_read on a socket (ms): ${fmt(ms)}`);
 }
+}
 
 // 3. Bulk input through a real pipe.
+if (only.includes('input')) {
 console.log('\n## 4 MB of input through a pipe (wall s, median)\n');
 console.log('| mode | node WASI alone (--off) | kmemleak run | ratio |');
 console.log('|---|---|---|---|');
@@ -127,4 +160,5 @@ for (const [mode, what] of [[['drain', '64'], '64-byte read()s: every read throu
   }
   const a = median(off), b = median(on);
   console.log(`| ${what} | ${a.toFixed(3)} | ${b.toFixed(3)} | ${(b / a).toFixed(2)}x |`);
+}
 }
