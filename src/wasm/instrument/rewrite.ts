@@ -491,8 +491,10 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           from = ins.end;
         }
         if (spillHere) {
+          // The restore precedes the next instruction and stands for it (the call keeps its own
+          // offset: a frame stopped in the callee reads as the call).
           flush(ins.end);
-          bodyMap.inserted(body.len, ins.start);
+          bodyMap.inserted(body.len, ins.end);
           spill!.restore(body);
         }
       }
