@@ -6,8 +6,11 @@
  * here (the answer arrives while the program still waits); the figures are in bench/RESULTS.md.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { bundleCli } from '../cli/helpers.js';
-import { sleep, startWaits, timed, type StdinKind } from './helpers.js';
+import { WAITS, sleep, startWaits, timed, type StdinKind } from './helpers.js';
 
 let entry = '';
 beforeAll(async () => { entry = await bundleCli(); });
@@ -108,5 +111,28 @@ describe('a read never waits for the program', () => {
     expect(read.answer.text).toContain('lost before spin');
     expect(r.out()).toBe('spinning\n');         // answered while the program still computed
     await r.exited;
+  }, 30_000);
+});
+
+describe('bin/kmemleak (the real entry, with its program thread)', () => {
+  it('leaves the program\'s descriptors blocking, so its output through a socket arrives whole', async () => {
+    const bin = fileURLToPath(new URL('../../bin/kmemleak', import.meta.url));
+    const c = spawn(bin, ['run', '--scan=off', WAITS, 'stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    const closed = new Promise((r) => c.on('close', r));
+    c.stdin.write('first\n');
+    for (let i = 0; i < 400 && !out.includes('first\n'); i++) await sleep(25);
+    // O_NONBLOCK (04000) on a descriptor the program shares would make its writes fail with
+    // EAGAIN whenever the reader is slower than the program (Node streams set it on pipes).
+    for (const fd of [0, 1, 2]) {
+      const flags = /flags:\s*(\d+)/.exec(readFileSync(`/proc/${c.pid}/fdinfo/${fd}`, 'utf8'))![1]!;
+      expect(parseInt(flags, 8) & 0o4000, `fd ${fd} flags ${flags}`).toBe(0);
+    }
+    let input = '';
+    for (let i = 0; i < 20000; i++) input += `${i}\n`;
+    c.stdin.end(input);
+    await closed;
+    expect(out).toBe('first\n' + input);
   }, 30_000);
 });
