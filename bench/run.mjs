@@ -1,7 +1,9 @@
 // Side-by-side benchmark of the detector against the uninstrumented run (and native tools when
 // present): wall time and peak RSS, median of N runs, all configurations interleaved in one run so
 // that machine noise hits them alike.
-//   node bench/run.mjs [--runs 5] [--only churn,tree,containers]
+//   node bench/run.mjs [--runs 5] [--only churn,tree,containers] [--configs plain,kmemleak,...]
+// --configs keeps the configurations whose key is listed (keys: plain, kmemleak, stacks-off,
+// fast-path-off, off, native, lsan, valgrind); all by default.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,26 +14,28 @@ const root = path.resolve(here, '..');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const runs = Number(opt('--runs', 5));
-const only = opt('--only', 'churn,tree,containers,tree_recursive').split(',');
+const only = opt('--only', 'churn,churn_random,interp_realloc,json,tree,containers,tree_recursive').split(',');
+const keep = opt('--configs', '').split(',').filter(Boolean);
 /** Arguments per workload: the adversarial recursive tree is run at 100K nodes. */
 const ARGS = { tree_recursive: ['100000'] };
 const build = path.join(here, 'build');
-if (!existsSync(path.join(build, 'churn.wasm'))) spawnSync(path.join(here, 'build.sh'), { stdio: 'inherit' });
+if (only.some((w) => !existsSync(path.join(build, `${w}.wasm`)))) spawnSync(path.join(here, 'build.sh'), { stdio: 'inherit' });
 
 const kml = path.join(root, 'bin', 'kmemleak');
 const configs = (w) => {
   const a = ARGS[w] ?? [];
   const wasm = path.join(build, `${w}.wasm`);
-  return [
-    ['wasm, no tool', ['node', path.join(here, 'plain-run.mjs'), wasm, ...a]],
-    ['kmemleak run', [kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
-    ['kmemleak run --trace-depth 0 (stacks off)', [kml, 'run', '--trace-depth', '0', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
-    ['kmemleak run, fast path off (every event a JS call)', ['env', 'KMEMLEAK_FAST_PATH=off', kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
-    ['kmemleak run --off (no detector)', [kml, 'run', '--off', wasm, ...a]],
-    ['native, no tool', [path.join(build, `${w}.native`), ...a]],
-    ['native LSan', [path.join(build, `${w}.lsan`), ...a]],
-    ['valgrind memcheck', ['valgrind', '-q', '--leak-check=full', path.join(build, `${w}.native`), ...a]],
+  const all = [
+    ['plain', 'wasm, no tool', ['node', path.join(here, 'plain-run.mjs'), wasm, ...a]],
+    ['kmemleak', 'kmemleak run', [kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
+    ['stacks-off', 'kmemleak run --trace-depth 0 (stacks off)', [kml, 'run', '--trace-depth', '0', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
+    ['fast-path-off', 'kmemleak run, fast path off (every event a JS call)', ['env', 'KMEMLEAK_FAST_PATH=off', kml, 'run', '--exitcode', '0', '--report', '/dev/null', wasm, ...a]],
+    ['off', 'kmemleak run --off (no detector)', [kml, 'run', '--off', wasm, ...a]],
+    ['native', 'native, no tool', [path.join(build, `${w}.native`), ...a]],
+    ['lsan', 'native LSan', [path.join(build, `${w}.lsan`), ...a]],
+    ['valgrind', 'valgrind memcheck', ['valgrind', '-q', '--leak-check=full', path.join(build, `${w}.native`), ...a]],
   ];
+  return all.filter(([key]) => key === 'plain' || keep.length === 0 || keep.includes(key)).map(([, name, cmd]) => [name, cmd]);
 };
 
 // Wall time from our own clock (/usr/bin/time's %e has 10 ms steps, too coarse for 0.1 s runs;
@@ -58,9 +62,13 @@ for (const w of only) {
     });
   }
   const base = median(times[0]);
-  console.log(`\n### ${w} (median of ${runs})\n\n| configuration | wall s | × wasm | peak RSS MiB |\n|---|---|---|---|`);
+  const baseMem = median(mems[0]);
+  console.log(`\n### ${w} (median of ${runs})\n\n| configuration | wall s | × wasm | × wasm, each run (min..max) | peak RSS MiB | RSS × wasm |\n|---|---|---|---|---|---|`);
   cs.forEach(([name], j) => {
     const t = median(times[j]);
-    console.log(`| ${name} | ${t.toFixed(3)} | ${(t / base).toFixed(2)} | ${median(mems[j]).toFixed(0)} |${fails[j] ? ' failed: ' + fails[j].split('\n')[0] : ''}`);
+    // each run's ratio to the plain run of the same round: the spread the noise leaves
+    const per = times[j].map((x, i) => x / (times[0][i] ?? base)).sort((p, q) => p - q);
+    const spread = per.length > 1 ? `${per[0].toFixed(2)}..${per[per.length - 1].toFixed(2)}` : '';
+    console.log(`| ${name} | ${t.toFixed(3)} | ${(t / base).toFixed(2)} | ${spread} | ${median(mems[j]).toFixed(0)} | ${(median(mems[j]) / baseMem).toFixed(2)} |${fails[j] ? ' failed: ' + fails[j].split('\n')[0] : ''}`);
   });
 }

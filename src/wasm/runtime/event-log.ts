@@ -9,6 +9,7 @@
  *                        0 = empty). Written only here (remember), read by the wrappers.
  *   event log            LOG_CAPACITY events of 12 bytes: ptr, size (0xffffffff = free), handle.
  *                        Written by the wrappers, drained only here (flush).
+ *   pending table        the cancel pass's hash (cancel-kernel.ts), PENDING_BYTES; only flush's.
  *
  * They live in one block the host takes from the program's own malloc, unwrapped (the rewriter
  * exports it), at the first allocation hook: any other place could be claimed by the allocator
@@ -28,8 +29,12 @@
  * - A block allocated and freed within one batch never reaches the engine (flush cancels the
  *   pair): no scan can run between the two (scans flush first), so the engine could not have
  *   seen it anyway, and a malloc/free churn costs the engine nothing. A free whose allocation is
- *   not in the batch (an older block, or a double free) is replayed, warnings included.
+ *   not in the batch (an older block, or a double free) is replayed, warnings included. The
+ *   pass runs in WebAssembly over the program's memory (cancel-kernel.ts: in JavaScript it was
+ *   the largest cost of random-lifetime churn).
  */
+
+import { CANCELLED, FREE, PENDING_BYTES, cancelKernel, cancelPairsReference, type CancelFn } from './cancel-kernel.js';
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
 export const KNOWN_CAPACITY = 1 << 14;
@@ -51,12 +56,6 @@ export const MIN_BATCH = 256;
 const FLUSH_EVERY_MS = 5;
 const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
-const FREE = 0xffffffff;
-/** An event cancelled by flush's first pass. */
-const CANCELLED = 0xfffffffe;
-/** The batch's pending allocations: ptr -> event index, open addressing, load <= 1/4. */
-const PENDING_BITS = 16;
-const PENDING_CAPACITY = 1 << PENDING_BITS;   // LOG_CAPACITY * 4
 const HASH = 0x9e3779b1;
 
 const now: () => number = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
@@ -82,17 +81,20 @@ export class EventLog {
   private known = 0;
   private enabled = false;
   private flushing = false;
-  private readonly pendingPtr = new Uint32Array(PENDING_CAPACITY);
-  private readonly pendingAt = new Int32Array(PENDING_CAPACITY);
-  /** Batch number stamped on pending entries, so the table never needs clearing. */
-  private readonly pendingGen = new Uint32Array(PENDING_CAPACITY);
+  /** The cancel pass's table (cancel-kernel.ts), after the log. */
+  private pending = 0;
+  /** Batch number stamped on pending entries (1..0xffff), so the table is cleared only on wrap. */
   private gen = 0;
+  /** The cancel pass in WebAssembly, or null (cancelPairsReference then). */
+  private readonly cancel: CancelFn | null;
   /** When the previous flush ended (ms), to size the next batch. */
   private lastFlush = 0;
   /** The end this batch started with (the wrappers lower g.end as they cancel pairs). */
   private batchEnd = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
+  constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {
+    this.cancel = cancelKernel(memory);
+  }
 
   /**
    * Takes the tables' memory from the program's malloc and switches the fast path on; false (and
@@ -100,7 +102,7 @@ export class EventLog {
    */
   enable(rawMalloc: (size: number) => number): boolean {
     if (this.enabled) return true;
-    const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES;
+    const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES + PENDING_BYTES;
     let block: number;
     try {
       block = rawMalloc(bytes + 16) >>> 0;
@@ -114,6 +116,8 @@ export class EventLog {
     this.base = base;
     new Uint8Array(this.memory.buffer, this.base, KNOWN_CAPACITY * KNOWN_BYTES).fill(0);
     this.logStart = this.base + KNOWN_CAPACITY * KNOWN_BYTES;
+    this.pending = this.logStart + LOG_CAPACITY * EVENT_BYTES;
+    new Uint8Array(this.memory.buffer, this.pending, PENDING_BYTES).fill(0);
     this.g.knownMask.value = KNOWN_CAPACITY - 1;
     this.g.pos.value = this.logStart;
     this.g.start.value = this.logStart;
@@ -162,7 +166,7 @@ export class EventLog {
     try {
       const u32 = new Uint32Array(this.memory.buffer);
       const first = this.logStart >>> 2, stop = end >>> 2;
-      this.cancelPairs(u32, first, stop);
+      this.cancelPairs(u32, this.logStart, end);
       const sink = this.sink;
       for (let at = first; at < stop; at += 3) {
         const size = u32[at + 1]!;
@@ -196,26 +200,14 @@ export class EventLog {
   private cancelPairs(u32: Uint32Array, first: number, stop: number): void {
     // A batch of allocations only (a data structure being built) has nothing to cancel.
     let frees = false;
-    for (let at = first + 1; at < stop; at += 3) if (u32[at] === FREE) { frees = true; break; }
+    for (let at = (first >>> 2) + 1; at < stop >>> 2; at += 3) if (u32[at] === FREE) { frees = true; break; }
     if (!frees) return;
-    const gen = (this.gen = (this.gen + 1) >>> 0 || 1);
-    const ptrs = this.pendingPtr, ats = this.pendingAt, gens = this.pendingGen;
-    const mask = PENDING_CAPACITY - 1;
-    for (let at = first; at < stop; at += 3) {
-      const ptr = u32[at]!;
-      let h = (Math.imul(ptr, HASH) >>> (32 - PENDING_BITS)) & mask;
-      if (u32[at + 1] !== FREE) {
-        // the newest allocation at ptr wins (an older one at the same address was freed already)
-        while (gens[h] === gen && ats[h]! >= 0 && ptrs[h] !== ptr) h = (h + 1) & mask;
-        ptrs[h] = ptr; ats[h] = at; gens[h] = gen;
-        continue;
-      }
-      while (gens[h] === gen && ptrs[h] !== ptr) h = (h + 1) & mask;
-      if (gens[h] === gen && ats[h]! >= 0) {
-        u32[ats[h]! + 1] = CANCELLED;
-        u32[at + 1] = CANCELLED;
-        ats[h] = -1;   // a tombstone: keeps the probe chain, matches no later free
-      }
+    this.gen = this.gen + 1;
+    if (this.gen > 0xffff) {
+      new Uint8Array(this.memory.buffer, this.pending, PENDING_BYTES).fill(0);
+      this.gen = 1;
     }
+    if (this.cancel) this.cancel(first, stop, this.pending, this.gen);
+    else cancelPairsReference(u32, first >>> 2, stop >>> 2, this.pending >>> 2, this.gen);
   }
 }
