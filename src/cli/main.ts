@@ -60,7 +60,8 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
       'Defaults: --stack on, --min-age 5000, --scan 600, --first-scan 60, --exitcode 23, --early-pool 16384,',
       '--trace-depth 16.',
       'Exit status: the program\'s own; --exitcode when the exit scan reports leaks; 134 after a trap;',
-      '1 for bad input (not a wasm file, no allocator found, ...); 2 for a usage error.',
+      '1 for bad input (not a wasm file, a bad --allocator name, ...); 2 for a usage error.',
+      'No allocator found: the program runs untracked and a last line on stderr says so.',
       'Example: kmemleak run --json leaks.json prog.wasm --its-own-flag arg',
     ].join('\n'))
     .action(async (module: string, args: string[], raw: RawRunOptions) => {

@@ -24,6 +24,9 @@
  *   sym.functionName(funcIndex): string | null
  *   sym.sources(): ('name' | 'dwarf' | 'sourcemap')[]   the sources that describe this binary
  *   sym.sourceMappingURL(): string | null
+ *   sym.unnamedReason(): string | null   null when the binary names its functions (name section
+ *                    or DWARF that matches the code); else one sentence: why frames print as
+ *                    wasm-function[N] and how to build so that they have names.
  *   (frames are printed by src/report/text.ts's formatFrame: `make_lost+0x1c/0x53 simple.c:12`, or
  *   `wasm-function[7]+0x1c/0x53` when nothing names the function).
  *
@@ -108,6 +111,21 @@ export class Symbolizer {
     if (this.dwarf && this.isDwarfUseful()) out.push('dwarf');
     if (this.map && this.map.offsets.length > 0) out.push('sourcemap');
     return out;
+  }
+
+  unnamedReason(): string | null {
+    if (this.names.size > 0 || (this.dwarf && this.isDwarfUseful())) return null;
+    if (this.dwarf) {
+      // clang -O1..-O3 runs binaryen's wasm-opt after the link when it is on PATH, without -g:
+      // wasm-opt drops the name section and rewrites the code but leaves DWARF as it was, its
+      // code addresses all zero.
+      return 'frames have no names: the module has no name section and its DWARF does not match its code ' +
+        '(wasm-opt rewrote it without -g: clang runs wasm-opt after an optimised link when binaryen is on PATH); ' +
+        'to keep names, compile and link in two steps (clang -O1 -g -c x.c; clang -g x.o -o x.wasm), ' +
+        'or keep wasm-opt off PATH, or run wasm-opt yourself with -g';
+    }
+    return 'frames have no names: the module has no name section and no debug info (stripped); ' +
+      'to keep names, build with -g and without --strip-all/-s, and run wasm-opt (if at all) with -g';
   }
 
   private isDwarfUseful(): boolean {

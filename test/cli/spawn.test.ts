@@ -94,12 +94,33 @@ describe('kmemleak run (process)', () => {
 
   it('bad input: one line, exit 1, and no report file left behind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kml-cli-'));
-    const r = spawnCli(entry, ['run', '--json', join(dir, 'r.json'), fixture('plain.wasm')]);
+    const r = spawnCli(entry, ['run', '--json', join(dir, 'r.json'), fixture('notwasm.wasm')]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^kmemleak: .*plain\.wasm: no allocator found: looked for malloc, .*; name them with --allocator malloc=NAME,free=NAME/);
-    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).toBe(`kmemleak: ${fixture('notwasm.wasm')} is not a WebAssembly file (it does not start with \\0asm)\n`);
     expect(existsSync(join(dir, 'r.json'))).toBe(false);
+  });
+
+  it('a program that never calls malloc runs as without the detector; one line at the end says nothing was tracked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kml-cli-'));
+    const r = spawnCli(entry, ['run', '--json', join(dir, 'r.json'), fixture('nomalloc.wasm')]);
+    const plain = spawnCli(entry, ['run', '--off', fixture('nomalloc.wasm')]);
+    expect(plain).toMatchObject({ code: 3, out: 'nomalloc 1.0\n', err: 'nomalloc: to stderr\n' });
+    expect(r.code).toBe(3);
+    expect(r.out).toBe(plain.out);
+    const lines = r.err.split('\n');
+    expect(lines[0]).toBe('nomalloc: to stderr');
+    expect(lines[1]).toMatch(/^kmemleak: nothing was tracked: .*nomalloc\.wasm: no allocator found: looked for malloc, .*; name them with --allocator malloc=NAME,free=NAME/);
+    expect(lines.slice(2)).toEqual(['']);
+    // the report file says there is nothing to report (a stale one never survives)
+    expect(JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))).toMatchObject({ leaks: [], summary: { leaks: 0 } });
     clean(r.err);
+  });
+
+  it('a bad --allocator name is still an error: exit 1, the program does not run', () => {
+    const r = spawnCli(entry, ['run', '--allocator', 'malloc=nope,free=nope', fixture('nomalloc.wasm')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^kmemleak: .*nomalloc\.wasm: --allocator malloc=nope: no function named 'nope'/);
   });
 
   it('a usage error: exit 2', () => {

@@ -21,3 +21,15 @@ export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
 }
+
+/**
+ * The module has no allocator the rewriter could find (and none was named with --allocator):
+ * `kmemleak run` then runs the program without the detector and says so in one line at the end.
+ * An InputError still, so a caller that cannot run untracked reports it as bad input.
+ */
+export class NoAllocatorError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoAllocatorError';
+  }
+}

@@ -16,9 +16,10 @@
  * flushes first (enter), so the engine sees events in program order.
  *
  * Stacks off (`--trace-depth 0`): every handle is 0 and nothing is captured, but a new context
- * still enters the event log's table (with handle 0) exactly as above, so wasm keeps logging; the
- * C library's start-up blocks, which no backtrace can name then, are told by the WASI argument
- * calls around them instead (startup-args.ts opens and closes `startupWindow`).
+ * still enters the event log's table (with handle 0) exactly as above, so wasm keeps logging.
+ * The C library's start-up blocks, which no backtrace names then (nor in a binary without
+ * function names), are told by the WASI argument calls around them (startup-args.ts opens and
+ * closes `startupWindow`).
  *
  * Invariants: the hooks allocate no JS objects on a cache hit; they never throw into wasm (the
  * engine's hooks do not throw); each hook calls `tick` (automatic scans) after updating the engine.
@@ -41,7 +42,7 @@ export class HookWiring {
   private inHook = 0;
   private freeCaptures = 0;
   private traced = false;
-  /** True while the C library's start-up allocates argv (startup-args.ts; stacks off only). */
+  /** True while the C library's start-up allocates argv (startup-args.ts). */
   private inStartup = false;
   /** The fast path's log, once enabled (null: every event takes its hook). */
   eventLog: EventLog | null = null;

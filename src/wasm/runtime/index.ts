@@ -10,8 +10,9 @@
  *     -> { status (what `kmemleak run` exits with), programStatus, trapped, leaks, newLeaks,
  *          captures, contexts }
  *     Throws InputError (one-line message, exitCode 1 or 2) for bad input: unreadable file, not
- *     wasm, not a WASI command, an import nobody provides, no allocator found (the rewriter's
- *     message), an unwritable report path. Anything else thrown is a bug.
+ *     wasm, not a WASI command, an import nobody provides, a bad --allocator name (the rewriter's
+ *     message), an unwritable report path. Anything else thrown is a bug. No allocator found
+ *     (none named): the program runs untracked, then one line "kmemleak: nothing was tracked: ...".
  *   RunSession { write(cmd): string; read(): string }   the control file of the running program
  *
  * Flow: module-info.ts (checks) -> parts.ts (instrument, layout, symbolizer, engine) ->

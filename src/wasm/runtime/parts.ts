@@ -5,7 +5,8 @@
  * read the stack pointer and the calling context, and an engine whose reports name functions.
  *
  * Invariants: errors the other parts raise for bad input (WasmFormatError and its subclasses,
- * e.g. "no allocator found ...") become InputError with their one-line message; the engine never
+ * e.g. "no allocator found ...") become InputError with their one-line message (NoAllocatorError when
+ * the automatic search found none: the caller runs the program untracked); the engine never
  * scans on its own timer here (scanPeriodSecs 0): a WASI run holds the thread, so automatic scans
  * are driven from the hooks (auto-scan.ts).
  */
@@ -16,10 +17,10 @@ import { Kmemleak } from '../../engine/index.js';
 import type { Frame } from '../../symbolize/frame.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { WasmFormatError, parseModule } from '../binary/index.js';
-import { instrument, type Instrumented } from '../instrument/index.js';
+import { AllocatorNotFoundError, instrument, type Instrumented } from '../instrument/index.js';
 import { staticLayout, type Layout } from '../layout/index.js';
 import { cacheFile, readCached, writeCached } from './prepare-cache.js';
-import { InputError, oneLine } from './errors.js';
+import { InputError, NoAllocatorError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
 export interface Prepared {
@@ -33,7 +34,8 @@ export interface Prepared {
   entryPoints: Set<number>;
 }
 
-function asInputError(e: unknown, what: string): never {
+function asInputError(e: unknown, what: string, named: boolean): never {
+  if (e instanceof AllocatorNotFoundError && !named) throw new NoAllocatorError(`${what}: ${oneLine(e)}`);
   if (e instanceof WasmFormatError) throw new InputError(`${what}: ${oneLine(e)}`);
   throw e;
 }
@@ -57,7 +59,7 @@ export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared 
       });
       layout = staticLayout(parseModule(original), { allocatorEntries: instrumented.allocators.map((a) => a.index) });
     } catch (e) {
-      asInputError(e, what);
+      asInputError(e, what, opts.allocator !== undefined && Object.keys(opts.allocator).length > 0);
     }
     writeCached(file, { instrumented, layout });
   }

@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { annotationImports, ANNOTATION_MODULE, disabledAnnotationImports } from './annotations.js';
 import { AutoScan } from './auto-scan.js';
 import { AllocatorFrames, Backtraces } from './backtraces.js';
-import { InputError } from './errors.js';
+import { InputError, NoAllocatorError, oneLine } from './errors.js';
 import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from './module-info.js';
 import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
@@ -28,6 +28,7 @@ import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
+import { Kmemleak } from '../../engine/index.js';
 
 export interface RunIO {
   /** kmemleak's own messages (warnings, the text report, the summary line). */
@@ -94,6 +95,22 @@ function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssem
   }
 }
 
+/** Runs the original module on plain WASI, as if kmemleak were not there (--off, no allocator). */
+async function runUntracked(original: Uint8Array, info: ModuleInfo, host: Awaited<ReturnType<typeof createWasi>>, io: RunIO, what: string): Promise<RunResult> {
+  const stubs = disabledAnnotationImports();
+  checkImports(info, what, host.imports, stubs);
+  const module = compile(original, what, false);
+  const instance = await WebAssembly.instantiate(module, { [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
+  try {
+    const status = host.wasi.start(instance) ?? 0;
+    return { status, programStatus: status, trapped: false, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
+  } catch (e) {
+    if (!isTrap(e)) throw e;
+    io.err(describeTrap(e, null, Symbolizer.fromBinarySync(original)));
+    return { status: TRAP_EXIT, programStatus: null, trapped: true, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
+  }
+}
+
 export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult> {
   const what = opts.module;
   const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
@@ -115,26 +132,25 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     ...(io.stderr !== undefined ? { stderr: io.stderr } : {}),
   }, () => { exitStackPointer = readStackPointer(); });
 
-  if (opts.off) {
-    const stubs = disabledAnnotationImports();
-    checkImports(info, what, host.imports, stubs);
-    const module = compile(original, what, false);
-    const instance = await WebAssembly.instantiate(module, { [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
-    try {
-      const status = host.wasi.start(instance) ?? 0;
-      return { status, programStatus: status, trapped: false, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
-    } catch (e) {
-      if (!isTrap(e)) throw e;
-      io.err(describeTrap(e, null, Symbolizer.fromBinarySync(original)));
-      return { status: TRAP_EXIT, programStatus: null, trapped: true, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
-    }
-  }
+  if (opts.off) return runUntracked(original, info, host, io, what);
 
   checkImports(info, what, host.imports, disabledAnnotationImports());
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
 
-  const prepared = prepareModule(original, opts);
+  let prepared: ReturnType<typeof prepareModule>;
+  try {
+    prepared = prepareModule(original, opts);
+  } catch (e) {
+    if (!(e instanceof NoAllocatorError)) throw e;
+    // Nothing to watch (version tests, pure computations): the program runs as it would without
+    // kmemleak, and one line at the end says nothing was tracked and how to name an allocator.
+    // The report files are written empty, so a stale one never survives the run.
+    const result = await runUntracked(original, info, host, io, what);
+    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module));
+    io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
+    return result;
+  }
   const ins = prepared.instrumented;
   let wiring: HookWiring | null = null;
   const detector = await createDetector(original, opts, (line) => (wiring ? wiring.log(line) : io.err(line + '\n')));
@@ -149,9 +165,10 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
   const module = compile(ins.binary, what, true);
-  // Stacks off: argv's blocks are told by the WASI argument calls instead of their backtrace.
+  // argv's blocks are told by the WASI argument calls around them (start-up code, not leaks);
+  // their backtrace's __main_void says it too, but only when the binary still names its functions.
   let memoryNow: () => ArrayBuffer | null = () => null;
-  const wasiImports = traceDepth === 0 ? watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()) : host.imports;
+  const wasiImports = watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow());
   const imports: WebAssembly.Imports = {
     [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
@@ -222,6 +239,9 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   flushEvents();
   const newLeaks = engine.exitScan();
   const leaks = writeReports(engine, opts, io.err, basename(opts.module));
+  // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
+  const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
+  if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
   const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
   return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
 }

@@ -1,10 +1,13 @@
 /**
- * Why: with stacks off (`--trace-depth 0`) no backtrace says that a block was allocated by the C
- * library's start-up code (backtraces.ts recognises __main_void as the top frame), yet argv and
- * its strings must still not be reported (kmemleak_not_leak, as the kernel does for boot-time
- * blocks). wasi-libc's start-up brackets exactly those two allocations with WASI calls:
- * args_sizes_get, then malloc(argv_buf) and calloc(argv), then args_get. This wraps the two
- * imports so that the allocations between them are start-up blocks, with no stack capture.
+ * Why: argv and its strings, allocated by the C library's start-up code and held only by its
+ * frames, must not be reported (kmemleak_not_leak, as the kernel does for boot-time blocks).
+ * A backtrace that starts in __main_void says so (backtraces.ts), but only when the binary still
+ * names its functions: with stacks off (`--trace-depth 0`) there is no backtrace, and a one-step
+ * optimised build (clang -O1 -g with binaryen on PATH: wasm-opt drops the name section and leaves
+ * DWARF's addresses zero) has no names. wasi-libc's start-up brackets exactly those two
+ * allocations with WASI calls: args_sizes_get, then malloc(argv_buf) and calloc(argv), then
+ * args_get. This wraps the two imports so that the allocations between them are start-up
+ * blocks, with no stack capture and no name needed; `kmemleak run` always uses it.
  *
  * Invariants: only the first successful args_sizes_get can open the window, and only when it
  * reports at least one argument (with none, wasi-libc calls main without args_get and the window
