@@ -14,6 +14,7 @@ import { processIO, type CliIO } from './io.js';
 import { toRunOptions, type RawRunOptions } from './parse-run.js';
 import { runCli } from './run-command.js';
 import { ctlCommand } from './ctl.js';
+import { addLsanOptions } from '../peers/run-flags.js';
 
 function version(): string {
   try {
@@ -54,11 +55,14 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--allocator <role=name,...>', 'name the allocator entry points (malloc=NAME,free=NAME,...; names or function indices)')
     .option('--early-pool <n>', 'how many operations to buffer before the detector can read memory')
     .option('--source-map <file>', 'a source map for the module (frames get file:line from it)')
-    .option('--trace-depth <n>', 'frames kept per backtrace, 0..16; 0 turns stacks off (no backtraces)')
+    .option('--trace-depth <n>', 'frames kept per backtrace, 0..16; 0 turns stacks off (no backtraces)');
+  addLsanOptions(run);
+  run
     .addHelpText('after', [
       '',
       'Defaults: --stack on, --min-age 5000, --scan 600, --first-scan 60, --exitcode 23, --early-pool 16384,',
       '--trace-depth 16.',
+      'LSAN_OPTIONS is read as LeakSanitizer reads it; these options win over it.',
       'Exit status: the program\'s own; --exitcode when the exit scan reports leaks; 134 after a trap;',
       '1 for bad input (not a wasm file, a bad --allocator name, ...); 2 for a usage error.',
       'No allocator found: the program runs untracked and a last line on stderr says so.',

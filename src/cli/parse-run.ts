@@ -9,6 +9,8 @@ import { statSync } from 'node:fs';
 import { InputError } from '../wasm/runtime/errors.js';
 import { RUN_DEFAULTS, type AllocatorNames, type RunOptions } from '../wasm/runtime/options.js';
 import { MAX_TRACE } from '../wasm/runtime/stack-capture.js';
+import { lsanGiven } from '../peers/run-flags.js';
+import type { PartialSettings } from '../peers/lsan-flags.js';
 
 /** The options as commander collects them (all strings, repeatables as arrays). */
 export interface RawRunOptions {
@@ -27,6 +29,8 @@ export interface RawRunOptions {
   earlyPool?: string;
   sourceMap?: string;
   traceDepth?: string;
+  /** The LeakSanitizer table's options (src/peers/lsan-flags.ts), by commander attribute name. */
+  [lsanOption: string]: unknown;
 }
 
 const usage = (msg: string) => new InputError(msg, 2);
@@ -95,18 +99,25 @@ export function toRunOptions(module: string, args: string[], raw: RawRunOptions,
   const preopens: Record<string, string> = {};
   for (const d of raw.dir ?? []) { const [g, h] = parseDir(d); preopens[g] = h; }
   if (raw.sourceMap !== undefined && !isFile(raw.sourceMap)) throw usage(`--source-map: cannot read '${raw.sourceMap}'`);
+  // run's own options that LSan also has; LSAN_OPTIONS fills what the command line leaves out.
+  const own: PartialSettings = {};
+  if (raw.stack !== undefined) own.useStacks = stackMode === 'on';
+  if (raw.exitcode !== undefined) own.exitcode = integer('--exitcode', raw.exitcode, 0, 255);
+  if (raw.traceDepth !== undefined) own.traceDepth = integer('--trace-depth', raw.traceDepth, 0, MAX_TRACE);
+  const lsan = lsanGiven(raw, own, hostEnv);
   const opts: RunOptions = {
     module,
     args,
     env,
     preopens,
-    stack: stackMode === 'on',
+    stack: lsan.given.useStacks ?? RUN_DEFAULTS.stack,
     minAgeMs: raw.minAge === undefined ? RUN_DEFAULTS.minAgeMs : integer('--min-age', raw.minAge, 0, 2 ** 31 - 1),
     scanPeriodMs,
     firstScanMs: raw.firstScan === undefined ? RUN_DEFAULTS.firstScanMs : seconds('--first-scan', raw.firstScan),
-    exitcode: raw.exitcode === undefined ? RUN_DEFAULTS.exitcode : integer('--exitcode', raw.exitcode, 0, 255),
+    exitcode: lsan.given.exitcode ?? RUN_DEFAULTS.exitcode,
     off: raw.off === true || (hostEnv['KMEMLEAK'] ?? '').trim().toLowerCase() === 'off',
-    traceDepth: raw.traceDepth === undefined ? RUN_DEFAULTS.traceDepth : integer('--trace-depth', raw.traceDepth, 0, MAX_TRACE),
+    traceDepth: lsan.given.traceDepth ?? RUN_DEFAULTS.traceDepth,
+    lsan,
   };
   if (raw.json !== undefined) opts.json = raw.json;
   if (raw.report !== undefined) opts.report = raw.report;

@@ -89,6 +89,11 @@ export class Kmemleak {
   describer: TraceDescriber | undefined;
   /** kmemleak's stack=on|off; the root provider reads it to decide whether to add stacks. */
   stackEnabled: boolean;
+  /**
+   * Take a pointer at every byte offset, not only at aligned words (LeakSanitizer's
+   * use_unaligned): scans then flood in JavaScript, byte by byte.
+   */
+  unaligned = false;
 
   private state = EARLY;
   private readonly o: ResolvedOptions;
@@ -357,8 +362,9 @@ export class Kmemleak {
     this.snap.build(t, (kept, dropped) => this.dropOverlap(kept, dropped));
     const getBuffer = this.getBuffer;
     const policy = this.o.scanKernel;
-    const heap = policy === 'on' || (policy === 'auto' && this.snap.n >= KERNEL_MIN_OBJECTS) ? this.heap : null;
+    const heap = !this.unaligned && (policy === 'on' || (policy === 'auto' && this.snap.n >= KERNEL_MIN_OBJECTS)) ? this.heap : null;
     const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap);
+    run.unaligned = this.unaligned;
     const roots = this.roots;
     roots.length = 0;
     if (this.rootProvider) {
@@ -517,6 +523,29 @@ export class Kmemleak {
       backtrace: frames,
       raw: frames ? undefined : this.depot.frames(t.trace[s]),
     });
+  }
+
+  /** The live object containing addr (interior addresses too), or null. Rare operations only. */
+  objectAt(addr: number): { start: number; size: number; trace: number } | null {
+    if (this.state !== ACTIVE) return null;
+    const s = this.findContaining(addr >>> 0);
+    if (s < 0) return null;
+    const t = this.table;
+    return { start: t.start[s]!, size: t.size[s]!, trace: t.trace[s]! };
+  }
+
+  /** Live objects and their bytes, reported or not (a table walk: for rare callers). */
+  liveTotals(): { blocks: number; bytes: number } {
+    if (this.state !== ACTIVE) return { blocks: 0, bytes: 0 };
+    const t = this.table;
+    let blocks = 0;
+    let bytes = 0;
+    for (let s = 0; s < t.hi; s++) {
+      if (!(t.flags[s]! & F_ALLOCATED)) continue;
+      blocks++;
+      bytes += t.size[s]!;
+    }
+    return { blocks, bytes };
   }
 
   // ---- control file -------------------------------------------------------------------------

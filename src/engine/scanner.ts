@@ -125,6 +125,12 @@ export class ScanRun {
   /** Int32, not Uint32: V8 loads u32 values >= 2^31 as doubles, several times slower. */
   private i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private u8: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  /**
+   * LeakSanitizer's use_unaligned: a pointer may start at any byte (the caller floods in
+   * JavaScript: the kernel reads aligned words only). Objects are scanned to their exact bytes;
+   * roots and ranges pushed for scan areas keep their word bounds.
+   */
+  unaligned = false;
 
   /**
    * @param startJiffies the scan's start time (minimum age is measured to it)
@@ -398,6 +404,12 @@ export class ScanRun {
         }
         break;
       }
+      if (this.unaligned) {
+        this.qHead = qHead;
+        this.scanBytes(st, end);
+        budget -= (end - st) >>> 2;
+        continue;
+      }
       const ws = Math.ceil(st / 4);
       let we = Math.floor(end / 4);
       if (we > memWords) we = memWords;
@@ -462,6 +474,10 @@ export class ScanRun {
    * itself can never count.
    */
   private scanWords(ws: number, we: number): void {
+    if (this.unaligned) {
+      this.scanBytes(4 * ws, 4 * we);
+      return;
+    }
     const snap = this.snap;
     const cap = this.cand.length;
     while (ws < we) {
@@ -473,6 +489,33 @@ export class ScanRun {
         ? collectSmall(this.i32, ws, end, snap.lo, snap.span, snap.whiteBits, snap.gshift, this.cand, this.nCand)
         : collect(this.i32, ws, end, snap.lo, snap.span, snap.whiteBits, snap.gshift, this.cand, this.nCand);
       ws = end;
+    }
+  }
+
+  /** use_unaligned: the 4-byte value at every byte offset of mem[bs, be) (no fast filter: an option). */
+  private scanBytes(bs: number, be: number): void {
+    const snap = this.snap;
+    const u8 = this.u8;
+    if (be > u8.length) be = u8.length;
+    const cap = this.cand.length;
+    const lo = snap.lo;
+    const span = snap.span;
+    const bits = snap.whiteBits;
+    const gshift = snap.gshift;
+    const cand = this.cand;
+    for (let p = bs; p + 4 <= be; ) {
+      if (cap - this.nCand < 1024) this.resolve();
+      let nc = this.nCand;
+      const stop = Math.min(be - 3, p + (cap - nc));
+      for (; p < stop; p++) {
+        const v = u8[p]! | (u8[p + 1]! << 8) | (u8[p + 2]! << 16) | (u8[p + 3]! << 24);
+        const d = (v - lo) >>> 0;
+        if (d >= span) continue;
+        cand[nc] = d;
+        const g = d >>> gshift;
+        nc += (bits[g >>> 5]! >>> (g & 31)) & 1;
+      }
+      this.nCand = nc;
     }
   }
 

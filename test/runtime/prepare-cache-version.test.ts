@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC6', digest: '132ad426ab587383e4073ed8de8d86da2555ede7afe3328fb26d558df3cea10a' };
+const PINNED = { version: 'KMLC7', digest: '132ad426ab587383e4073ed8de8d86da2555ede7afe3328fb26d558df3cea10a' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

@@ -112,7 +112,7 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
   const callingContext = opts.callingContext !== false;
   const reach = callingContext ? reachingFunctions(m, graph, allocators.map((a) => a.index)) : null;
   const sp = findStackPointer(m);
-  const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal: sp ? sp.global : null });
+  const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal: sp ? sp.global : null, exportFunctions: checkerCallbacks(m) });
 
   const withWrappers: InstrumentedAllocator[] = allocators.map((a, j) => ({ ...a, wrapper: res.wrappers[j]! }));
   return assemble(res.binary, res.map, {
@@ -130,6 +130,22 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
     },
     warnings: [...m.warnings],
   });
+}
+
+/**
+ * Functions a program defines for LeakSanitizer to call (its own options, suppressions, off
+ * switch): wasm-ld does not export them, so they are found by name and exported under it.
+ */
+export const CHECKER_CALLBACKS = ['__lsan_is_turned_off', '__lsan_default_options', '__lsan_default_suppressions'] as const;
+
+function checkerCallbacks(m: ReturnType<typeof parseModule>): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  if (!m.names) return out;
+  const wanted = new Set<string>(CHECKER_CALLBACKS);
+  for (const [index, name] of m.names.functions) {
+    if (wanted.has(name) && index >= m.importedFuncCount) { out.push([name, index]); wanted.delete(name); }
+  }
+  return out;
 }
 
 /** What an Instrumented is made of, apart from the binary and the offset map (plain JSON). */

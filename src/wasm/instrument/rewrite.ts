@@ -55,6 +55,11 @@ export interface RewritePlan {
   /** reach[f]: calls to f get calling-context code. Null when calling context is off. */
   reach: Uint8Array | null;
   stackPointerGlobal: number | null;
+  /**
+   * Functions the program defines for a leak checker to call (LeakSanitizer's
+   * __lsan_default_options ...), exported under their own name: [name, original index].
+   */
+  exportFunctions?: ReadonlyArray<readonly [string, number]>;
 }
 
 export interface RewriteResult {
@@ -145,13 +150,15 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   const firstTrampoline = N + k + allocators.length;
   const trampolineTargets: number[] = []; // original indices
   const trampolineOf = new Map<number, number>(); // new target index -> trampoline index
+  const extraExports = plan.exportFunctions ?? [];
   if (reach) {
-    for (const e of m.exports) {
-      if (e.kind !== KIND_FUNC || e.index >= N || !reach[e.index]) continue;
-      const t = ref(e.index);
+    const exported = [...m.exports.filter((e) => e.kind === KIND_FUNC).map((e) => e.index), ...extraExports.map((e) => e[1])];
+    for (const index of exported) {
+      if (index >= N || !reach[index]) continue;
+      const t = ref(index);
       if (trampolineOf.has(t)) continue;
       trampolineOf.set(t, firstTrampoline + trampolineTargets.length);
-      trampolineTargets.push(e.index);
+      trampolineTargets.push(index);
     }
   }
   const resetFunction = firstTrampoline + trampolineTargets.length;
@@ -320,6 +327,9 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         if (reach) {
           context = fresh(EXPORT_CONTEXT);
           extra.push([context, KIND_GLOBAL, ctxGlobal]);
+        }
+        for (const [name, index] of extraExports) {
+          if (!names.has(name)) extra.push([fresh(name), KIND_FUNC, exportTarget(index)]);
         }
         const reset = fresh(EXPORT_RESET);
         extra.push([reset, KIND_FUNC, resetFunction]);

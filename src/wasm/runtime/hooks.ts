@@ -88,9 +88,22 @@ export class HookWiring {
   /** Brackets an engine call made for wasm code: warnings inside get the caller's backtrace. */
   enter = (): void => { this.eventLog?.flush(); this.inHook++; this.traced = false; };
 
-  /** kmemleak_not_leak (min_count 0) for start-up blocks, else min_count 1. */
+  /** Open __lsan_disable() calls: blocks allocated meanwhile are never reported (min_count 0). */
+  private ignoring = 0;
+
+  /** kmemleak_not_leak (min_count 0) for start-up blocks and while ignoring, else min_count 1. */
   private minCount(trace: number): number {
-    return this.inStartup || this.traces.isStartup(trace) ? 0 : 1;
+    return this.inStartup || this.ignoring > 0 || this.traces.isStartup(trace) ? 0 : 1;
+  }
+
+  /**
+   * LeakSanitizer's __lsan_disable (+1) and __lsan_enable (-1); events logged before are replayed
+   * first, as for the start-up window. Returns the new depth.
+   */
+  ignoreAllocations(delta: 1 | -1): number {
+    this.eventLog?.flush();
+    this.ignoring += delta;
+    return this.ignoring;
   }
 
   /**

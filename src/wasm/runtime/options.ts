@@ -6,6 +6,7 @@
  * defaults are SPEC §4's and live in RUN_DEFAULTS only.
  */
 import { MAX_TRACE } from './stack-capture.js';
+import type { LsanGiven } from '../../peers/run-flags.js';
 
 /** `--allocator` roles the rewriter understands, mapped to a function name or index. */
 export type AllocatorNames = Record<string, string | number>;
@@ -53,6 +54,12 @@ export interface RunOptions {
    * slower, for measurements and tests; not a command-line option.
    */
   callingContext?: boolean;
+  /**
+   * LeakSanitizer's settings given by LSAN_OPTIONS or the command line (src/peers/lsan-flags.ts;
+   * exitcode, stack and traceDepth above already include them); the program's own
+   * __lsan_default_options() fills in only the others.
+   */
+  lsan?: LsanGiven;
 }
 
 export const RUN_DEFAULTS = {

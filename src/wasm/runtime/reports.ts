@@ -42,7 +42,13 @@ const CHUNK = 1 << 20;
  * Writes the reports, an object at a time (a report of millions of objects does not fit in one
  * JS string); returns the number of objects reported.
  */
-export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string): number {
+export function writeReports(
+  engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string,
+  /** At most this many objects are listed (LSan's max_leaks; 0: all). */
+  maxLeaks = 0,
+  /** No check ran (LSan's _exit(), leak_check_at_exit=0): files are written empty. */
+  empty = false,
+): number {
   let textFd = -1;
   let jsonFd = -1;
   try {
@@ -51,10 +57,14 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
     const text = chunked(textFd >= 0 ? (t) => writeAll(textFd, t) : err);
     const jsonOut = jsonFd >= 0 ? chunked((t) => writeAll(jsonFd, t)) : null;
     const json = jsonOut ? new JsonReportWriter(program, jsonOut.add) : null;
-    const count = engine.eachLeak((rec, leakText) => {
+    let shown = 0;
+    const count = empty ? 0 : engine.eachLeak((rec, leakText) => {
+      if (maxLeaks > 0 && shown >= maxLeaks) return;
+      shown++;
       text.add(leakText);
       json?.leak(rec);
     });
+    if (count > shown && shown > 0) text.add(maxLeaksLine(count, maxLeaks));
     text.flush();
     if (json && jsonOut) {
       json.end();
@@ -67,6 +77,27 @@ export function writeReports(engine: Kmemleak, opts: RunOptions, err: (text: str
     if (textFd >= 0) closeSync(textFd);
     if (jsonFd >= 0) closeSync(jsonFd);
   }
+}
+
+function maxLeaksLine(count: number, maxLeaks: number): string {
+  return `kmemleak: ${count - maxLeaks} more leaked objects not shown (max_leaks=${maxLeaks})\n`;
+}
+
+/**
+ * The text of every object leaked now, to `err` (a check the program asked for while it runs:
+ * LSan's recoverable check prints the whole report each time). Returns how many there are.
+ */
+export function printLeaks(engine: Kmemleak, maxLeaks: number, err: (text: string) => void): number {
+  const text = chunked(err);
+  let shown = 0;
+  const count = engine.eachLeak((_rec, leakText) => {
+    if (maxLeaks > 0 && shown >= maxLeaks) return;
+    shown++;
+    text.add(leakText);
+  });
+  if (count > shown && shown > 0) text.add(maxLeaksLine(count, maxLeaks));
+  text.flush();
+  return count;
 }
 
 /** Gathers text and hands it to `out` in pieces of about CHUNK characters (never an empty one). */

@@ -22,12 +22,13 @@ import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './o
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
 import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
-import { checkReportFiles, writeReports } from './reports.js';
+import { checkReportFiles, printLeaks, writeReports } from './reports.js';
 import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
+import { isPeerImport, peerImportsOff, Peers } from '../../peers/peers.js';
 import { Kmemleak } from '../../engine/index.js';
 
 export interface RunIO {
@@ -79,6 +80,7 @@ function checkImports(info: ModuleInfo, what: string, wasi: Record<string, unkno
   for (const imp of info.imports) {
     if (imp.module === WASI_MODULE && imp.kind === 0 && imp.name in wasi) continue;
     if (imp.module === ANNOTATION_MODULE && imp.kind === 0 && imp.name in annotations) continue;
+    if (isPeerImport(imp)) continue;   // LeakSanitizer's env.__lsan_*, Valgrind's requests
     const known = imp.module === WASI_MODULE ? ` (not a WASI preview1 function Node provides)` :
       imp.module === ANNOTATION_MODULE ? ` (the kmemleak imports are: ${Object.keys(annotations).join(', ')})` : '';
     throw new InputError(`${what} imports ${imp.module}.${imp.name}, which kmemleak run cannot provide${known}`);
@@ -100,7 +102,7 @@ async function runUntracked(original: Uint8Array, info: ModuleInfo, host: Awaite
   const stubs = disabledAnnotationImports();
   checkImports(info, what, host.imports, stubs);
   const module = compile(original, what, false);
-  const instance = await WebAssembly.instantiate(module, { [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
+  const instance = await WebAssembly.instantiate(module, { ...peerImportsOff(), [WASI_MODULE]: host.imports, [ANNOTATION_MODULE]: stubs } as WebAssembly.Imports);
   try {
     const status = host.wasi.start(instance) ?? 0;
     return { status, programStatus: status, trapped: false, leaks: 0, newLeaks: 0, captures: 0, contexts: 0 };
@@ -123,6 +125,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   // The exit handlers have run when proc_exit is called; the live stack then is the exit scan's.
   let exitStackPointer = -1;
   let readStackPointer: () => number = () => -1;
+  let noteExit: () => void = () => {};
   const host = await createWasi({
     args: [opts.module, ...opts.args],
     env: opts.env,
@@ -130,9 +133,10 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     ...(io.stdin !== undefined ? { stdin: io.stdin } : {}),
     ...(io.stdout !== undefined ? { stdout: io.stdout } : {}),
     ...(io.stderr !== undefined ? { stderr: io.stderr } : {}),
-  }, () => { exitStackPointer = readStackPointer(); });
+  }, () => { exitStackPointer = readStackPointer(); noteExit(); });
 
-  if (opts.off) return runUntracked(original, info, host, io, what);
+  // LSan's detect_leaks=0 known before the start is --off: the program runs, nothing is checked.
+  if (opts.off || opts.lsan?.given.detectLeaks === false) return runUntracked(original, info, host, io, what);
 
   checkImports(info, what, host.imports, disabledAnnotationImports());
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
@@ -160,7 +164,23 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
   let poll: (() => void) | null = null;
-  wiring = new HookWiring(engine, traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
+  let lastNew = 0;
+  let trap: Error | null = null;
+  const peers: Peers = new Peers({
+    engine, opts, imports: info.imports, staticRoots: prepared.staticRoots,
+    flush: () => { wiring?.eventLog?.flush(); },
+    scan: () => { lastNew = engine.exitScan(); },
+    printLeaks: () => printLeaks(engine, peers.settings.maxLeaks, io.err),
+    writeFinal: (maxLeaks) => writeReports(engine, opts, io.err, basename(opts.module), maxLeaks),
+    die: (status) => host.exit(status),
+    ignoreAllocations: (delta) => w.ignoreAllocations(delta),
+    traceHere: () => w.annotationTrace(),
+    enter: () => w.enter(),
+    leave: () => w.leave(),
+    log: (line) => (wiring ? wiring.log(line) : io.err(line + '\n')),
+    print: io.err,
+  });
+  wiring = new HookWiring(peers.port(engine), traces, keyed, (force) => { auto.tick(force); if (poll) poll(); }, io.err, describe);
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
@@ -170,6 +190,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   let memoryNow: () => ArrayBuffer | null = () => null;
   const wasiImports = watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow());
   const imports: WebAssembly.Imports = {
+    ...peers.imports(),
     [WASI_MODULE]: wasiImports,
     [ANNOTATION_MODULE]: annotations,
     [ins.hookModule]: wiring.imports(ins.hooks),
@@ -178,6 +199,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('(start)', 1);
   const instance = await WebAssembly.instantiate(module, imports);
   const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
+  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i));
   memoryNow = () => memory.buffer;
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
@@ -194,11 +216,15 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   // from memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
   const maxPages = info.memoryMaxPages;
   engine.attachMemory(() => memory.buffer, { memory, mayGrow: true, ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) });
-  engine.setRootProvider(rootProvider(prepared.staticRoots, prepared.stackTop === null ? null : {
+  // The program's own __lsan_default_options, before its first allocation (and the roots' settings).
+  const exportsNow = instance.exports;
+  peers.start(exportsNow, memory, () => { if (trap) (exportsNow[ins.exports.reset] as () => void)(); });
+  const roots = rootProvider(peers.roots(prepared.staticRoots), prepared.stackTop === null ? null : {
     enabled: () => engine.stackEnabled,
     pointer: () => (exitStackPointer >= 0 ? exitStackPointer : readStackPointer()),
     top: prepared.stackTop,
-  }, () => memory.buffer.byteLength));
+  }, () => memory.buffer.byteLength);
+  engine.setRootProvider((add) => { roots(add); peers.checks.addRoots(add); });
   engine.setContext('_start', 1);
 
   const flushEvents = (): void => { wiring?.eventLog?.flush(); };
@@ -223,7 +249,6 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   await io.onStart?.(session);
 
   let programStatus: number | null = null;
-  let trap: Error | null = null;
   const savedLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = Math.max(savedLimit, 64);   // a trap's backtrace, not just 10 frames
   try {
@@ -237,11 +262,16 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (trap) io.err(describeTrap(trap, ins, names));
 
   flushEvents();
-  const newLeaks = engine.exitScan();
-  const leaks = writeReports(engine, opts, io.err, basename(opts.module));
+  // LSan's exit check: when main returns or exit() is called, not after _exit(), and only once
+  // (__lsan_do_leak_check may have run it). Report files are written in every case.
+  const checks = peers.checks;
+  const due = peers.exitCheckDue(trap !== null);
+  const leaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
+  if (!due && !checks.finalDone) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
   const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
-  const status = trap ? TRAP_EXIT : leaks > 0 && opts.exitcode !== 0 ? opts.exitcode : programStatus!;
-  return { status, programStatus, trapped: trap !== null, leaks, newLeaks, captures: traces.captures, contexts: traces.contexts };
+  const exitcode = peers.settings.exitcode;
+  const status = trap ? TRAP_EXIT : checks.diedWith ?? (leaks > 0 && exitcode !== 0 ? exitcode : programStatus!);
+  return { status, programStatus, trapped: trap !== null, leaks, newLeaks: lastNew, captures: traces.captures, contexts: traces.contexts };
 }

@@ -25,6 +25,11 @@ export interface WasiHost {
   wasi: WasiType;
   /** The import object for `wasi_snapshot_preview1` (proc_exit wrapped). */
   imports: Record<string, unknown>;
+  /**
+   * Ends the program from inside an import, as proc_exit does (Node unwinds the wasm stack and
+   * `wasi.start` returns `status`), without the exit callback: for a check that ends the run.
+   */
+  exit(status: number): never;
 }
 
 function isWasiWarning(w: unknown): boolean {
@@ -70,5 +75,5 @@ export async function createWasi(cfg: WasiConfig, beforeExit: (code: number) => 
     beforeExit(code);
     return procExit(code);
   };
-  return { wasi, imports };
+  return { wasi, imports, exit: (status) => procExit(status) };
 }
