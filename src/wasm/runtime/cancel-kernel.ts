@@ -7,14 +7,17 @@
  * already is: a module of one function, assembled here (no compiler, no committed binary),
  * importing the program's WebAssembly.Memory. JavaScript calls it once per batch.
  *
- *   cancel(first, stop, table, gen) -> pairs cancelled
- *     first, stop  byte addresses of the batch's events (12 bytes each: ptr, size, handle;
- *                  size 0xffffffff = free); each allocation freed later in the batch, and that
- *                  free, get size CANCELLED (0xfffffffe).
+ *   cancel(base, first, stop, table, gen) -> pairs cancelled
+ *     base         byte address of the window's first event (events are named by their index
+ *                  from there: 12 bytes each: ptr, size, handle; size 0xffffffff = free)
+ *     first, stop  the events to process now, [first, stop): each allocation among them is
+ *                  entered in the table; each free whose allocation is pending in the table (from
+ *                  this call or an earlier one of the same gen) cancels it: both get size
+ *                  CANCELLED (0xfffffffe).
  *     table        PENDING_ENTRIES entries of 8 bytes: ptr, tag. tag = gen << 16 | (event index
  *                  + 1) for a pending allocation, gen << 16 for a tombstone (matches no free,
  *                  keeps probe chains), anything else is empty. So the table is never cleared
- *                  between batches, only when gen wraps (gen is 1..0xffff; the caller zeroes it).
+ *                  between windows, only when gen wraps (gen is 1..0xffff; the caller zeroes it).
  *
  * Semantics are those of the JavaScript pass it replaces (`cancelPairsReference`, kept for tests
  * and for memories the kernel cannot import): the newest allocation at an address wins, a free
@@ -22,12 +25,13 @@
  * free: replayed, warnings included).
  *
  * Invariants: the kernel writes only the events' size words and the table; it has no globals, no
- * stack, no data; a batch holds at most MAX_EVENTS events (the index must fit 16 bits).
+ * stack, no data; a window holds at most MAX_EVENTS events (the index must fit 16 bits), and at
+ * most PENDING_ENTRIES / 2 allocations (the load, tombstones included, stays <= 1/2).
  */
 import { ByteWriter, I32 } from '../binary/index.js';
 
 export const PENDING_BITS = 16;
-/** Hash entries: 4x the largest batch, so the load stays <= 1/4. */
+/** Hash entries: 2x the largest window (event-log.ts LOG_CAPACITY), so the load stays <= 1/2. */
 export const PENDING_ENTRIES = 1 << PENDING_BITS;
 export const PENDING_BYTES = PENDING_ENTRIES * 8;
 export const MAX_EVENTS = 0xffff;
@@ -36,17 +40,17 @@ export const CANCELLED = 0xfffffffe;
 const EVENT_BYTES = 12;
 const HASH = 0x9e3779b1;
 
-export type CancelFn = (first: number, stop: number, table: number, gen: number) => number;
+export type CancelFn = (base: number, first: number, stop: number, table: number, gen: number) => number;
 
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, BLOCK = 0x02, LOOP = 0x03,
   IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, I32_LOAD = 0x28, I32_STORE = 0x36, I32_EQZ = 0x45,
   I32_EQ = 0x46, I32_NE = 0x47, I32_GE_U = 0x4f, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_DIV_U = 0x6e,
   I32_AND = 0x71, I32_OR = 0x72, I32_SHL = 0x74, I32_SHR_U = 0x76, VOID = 0x40;
 
-/** The function body: params first, stop, table, gen; locals as named below. */
+/** The function body: params base, first, stop, table, gen; locals as named below. */
 function cancelBody(): Uint8Array {
-  const FIRST = 0, STOP = 1, TABLE = 2, GEN = 3;
-  const AT = 4, PTR = 5, H = 6, E = 7, TAG = 8, N = 9, GENHI = 10, EV = 11;
+  const BASE = 0, FIRST = 1, STOP = 2, TABLE = 3, GEN = 4;
+  const AT = 5, PTR = 6, H = 7, E = 8, TAG = 9, N = 10, GENHI = 11, EV = 12;
   const w = new ByteWriter(512);
   const op = (b: number): void => w.u8(b);
   const get = (i: number): void => { op(LOCAL_GET); w.u32(i); };
@@ -90,7 +94,7 @@ function cancelBody(): Uint8Array {
   op(END);
   get(E); get(PTR); store(0);
   get(E);
-  get(AT); get(FIRST); op(I32_SUB); c(EVENT_BYTES); op(I32_DIV_U); c(1); op(I32_ADD); get(GENHI); op(I32_OR);
+  get(AT); get(BASE); op(I32_SUB); c(EVENT_BYTES); op(I32_DIV_U); c(1); op(I32_ADD); get(GENHI); op(I32_OR);
   store(4);
   op(ELSE);
   // A free: the entry of its address, if pending in this batch, cancels both events.
@@ -102,7 +106,7 @@ function cancelBody(): Uint8Array {
   op(IF); op(VOID);
   get(TAG); c(0xffff); op(I32_AND); tee(EV);
   op(IF); op(VOID);
-  get(FIRST); get(EV); c(1); op(I32_SUB); c(EVENT_BYTES); op(I32_MUL); op(I32_ADD); c(CANCELLED); store(4);
+  get(BASE); get(EV); c(1); op(I32_SUB); c(EVENT_BYTES); op(I32_MUL); op(I32_ADD); c(CANCELLED); store(4);
   get(AT); c(CANCELLED); store(4);
   get(E); get(GENHI); store(4);
   get(N); c(1); op(I32_ADD); set(N);
@@ -129,7 +133,7 @@ function cancelModule(): Uint8Array {
   const section = (id: number, body: Uint8Array): void => { w.u8(id); w.u32(body.length); w.bytes(body); };
   const sub = (fill: (s: ByteWriter) => void): Uint8Array => { const s = new ByteWriter(64); fill(s); return s.result(); };
   w.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-  section(1, sub((s) => { s.u32(1); s.u8(0x60); s.u32(4); for (let i = 0; i < 4; i++) s.u8(I32); s.u32(1); s.u8(I32); }));
+  section(1, sub((s) => { s.u32(1); s.u8(0x60); s.u32(5); for (let i = 0; i < 5; i++) s.u8(I32); s.u32(1); s.u8(I32); }));
   section(2, sub((s) => { s.u32(1); s.name('env'); s.name('memory'); s.u8(0x02); s.u8(0x00); s.u32(0); }));
   section(3, sub((s) => { s.u32(1); s.u32(0); }));
   section(7, sub((s) => { s.u32(1); s.name('cancel'); s.u8(0x00); s.u32(0); }));
@@ -156,10 +160,10 @@ export function cancelKernel(memory: WebAssembly.Memory): CancelFn | null {
 }
 
 /**
- * The same pass in JavaScript on a u32 view (word indices `first`, `stop`; table as a u32 view at
+ * The same pass in JavaScript on a u32 view (word indices `base`, `first`, `stop`; the table at
  * word index `table`): the reference for tests, and the fallback.
  */
-export function cancelPairsReference(u32: Uint32Array, first: number, stop: number, table: number, gen: number): number {
+export function cancelPairsReference(u32: Uint32Array, base: number, first: number, stop: number, table: number, gen: number): number {
   const genHi = (gen << 16) >>> 0;
   const mask = PENDING_ENTRIES - 1;
   let n = 0;
@@ -173,7 +177,7 @@ export function cancelPairsReference(u32: Uint32Array, first: number, stop: numb
         h = (h + 1) & mask;
       }
       u32[table + 2 * h] = ptr;
-      u32[table + 2 * h + 1] = (genHi | ((at - first) / 3 + 1)) >>> 0;
+      u32[table + 2 * h + 1] = (genHi | ((at - base) / 3 + 1)) >>> 0;
       continue;
     }
     for (;;) {
@@ -182,7 +186,7 @@ export function cancelPairsReference(u32: Uint32Array, first: number, stop: numb
       if (u32[table + 2 * h] === ptr) {
         const ev = tag & 0xffff;
         if (ev !== 0) {
-          u32[first + 3 * (ev - 1) + 1] = CANCELLED;
+          u32[base + 3 * (ev - 1) + 1] = CANCELLED;
           u32[at + 1] = CANCELLED;
           u32[table + 2 * h + 1] = genHi;
           n++;

@@ -165,8 +165,10 @@ export class HookWiring {
         }
         this.tick();
       },
+      // The log reached the batch's end: a safe point, which replays the log only when its
+      // window is full (event-log.ts); a scan or command run by tick flushes it all first.
       flush: () => {
-        this.eventLog?.flush();
+        this.eventLog?.checkpoint();
         this.tick(true);
       },
       realloc: (old: number, ptr: number, size: number, lo: number, hi: number) => {
