@@ -1,5 +1,6 @@
 // Start-up cost of the command line, whole process, medians: node alone, a plain wasm run, and
-// kmemleak run with and without V8's code cache of the CLI bundle (bin/load-cli.cjs).
+// kmemleak run with and without V8's code cache of the CLI bundle (bin/load-cli.cjs), and on the
+// program thread (bin/program-thread.cjs) or the main thread.
 //   npm run build && bench/build.sh && node bench/startup.mjs
 import { spawnSync } from 'node:child_process';
 const runs = 15;
@@ -9,6 +10,7 @@ const cfgs = [
   ['kmemleak run --off churn.wasm 0, code cache on', ['./bin/kmemleak', 'run', '--off', 'bench/build/churn.wasm', '0'], {}],
   ['kmemleak run --off churn.wasm 0, code cache off (KMEMLEAK_CACHE=off)', ['./bin/kmemleak', 'run', '--off', 'bench/build/churn.wasm', '0'], { KMEMLEAK_CACHE: 'off' }],
   ['kmemleak run churn.wasm 0 (detector on, caches warm)', ['./bin/kmemleak', 'run', 'bench/build/churn.wasm', '0'], {}],
+  ['kmemleak run churn.wasm 0, on the main thread (KMEMLEAK_THREAD=off)', ['./bin/kmemleak', 'run', 'bench/build/churn.wasm', '0'], { KMEMLEAK_THREAD: 'off' }],
 ];
 const times = cfgs.map(() => []);
 for (let i = 0; i < runs; i++) cfgs.forEach(([, cmd, env], j) => {

@@ -23,10 +23,24 @@ function cacheDir() {
   return path.join(base, 'kmemleak');
 }
 
+// As makeCacheDir in src/wasm/runtime/cache-dir.ts: one level at a time, each tried once (Node's
+// recursive mkdir spins forever where mkdir(2) says ENOENT under an existing parent, e.g. /proc).
+function makeCacheDir(dir) {
+  try { if (fs.statSync(dir).isDirectory()) return true; } catch { /* make it */ }
+  const parent = path.dirname(dir);
+  if (parent !== dir && !makeCacheDir(parent)) return false;
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    return true;
+  } catch (e) {
+    try { return e.code === 'EEXIST' && fs.statSync(dir).isDirectory(); } catch { return false; }
+  }
+}
+
 function writeAtomically(file, data) {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (!makeCacheDir(path.dirname(file))) return;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch {
@@ -46,7 +60,11 @@ function loadCli(file) {
       // Compiled code we would run: only from a file this user owns and nobody else can write.
       const cst = fs.statSync(cacheFile);
       const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-      if ((uid < 0 || cst.uid === uid) && (cst.mode & 0o022) === 0) cachedData = fs.readFileSync(cacheFile);
+      if ((uid < 0 || cst.uid === uid) && (cst.mode & 0o022) === 0) {
+        cachedData = fs.readFileSync(cacheFile);
+        const now = new Date();
+        fs.utimesSync(cacheFile, now, now);   // recently used: the cache's size bound removes the least recently used
+      }
     } catch { /* first run */ }
   }
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;

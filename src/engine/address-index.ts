@@ -26,8 +26,11 @@
  *   sets on whitening, clears the granules entirely inside an object that stops being white).
  * - Objects created after the build are not in it (kmemleak: objects created during a scan are
  *   not coloured by it). Entries keep slot ids; the caller checks that they are still live.
- * Transient memory: 16 bytes an entry, about 2 for the page table, 0.5 for the white bitmap,
- * 16 of radix scratch.
+ * Transient memory: 16 bytes an entry (+1/8 slack), about 2 for the page table, 0.5 for the
+ * white bitmap. The sort needs no scratch of its own: (start, slot) pairs are sorted inside the
+ * entry array (pairs in its lower half, the radix passes' other buffer its upper half) and then
+ * spread into entries from the last to the first, each entry overwriting only pairs already read.
+ * At 10M objects this saves the 180 MB that separate sort arrays took (issue 12, peak memory).
  */
 
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';
@@ -55,14 +58,10 @@ export class AddressSnapshot {
   span = 0;
   /** span < 2^31: offsets are non-negative int32 (the scanner's fast path). */
   small = true;
-  private keys = new Uint32Array(0);
-  private vals = new Uint32Array(0);
-  private tmpKey = new Uint32Array(0);
-  private tmpVal = new Uint32Array(0);
   private readonly counts = new Uint32Array(1 << RADIX_BITS);
 
   get bytes(): number {
-    return this.ent.byteLength + this.page.byteLength + this.whiteBits.byteLength + this.keys.byteLength * 4;
+    return this.ent.byteLength + this.page.byteLength + this.whiteBits.byteLength;
   }
 
   /**
@@ -71,26 +70,30 @@ export class AddressSnapshot {
    */
   build(t: ObjectTable, dropOverlap: (kept: number, dropped: number) => void): void {
     const live = t.live;
-    if (this.keys.length < live) {
+    if (this.ent.length < 4 * live) {
       const cap = Math.max(64, live + (live >>> 3));
-      this.keys = new Uint32Array(cap);
-      this.vals = new Uint32Array(cap);
-      this.tmpKey = new Uint32Array(cap);
-      this.tmpVal = new Uint32Array(cap);
       this.ent = new Int32Array(cap * 4);
     }
-    const n = gatherLive(t.flags, t.start, t.hi, this.keys, this.vals);
-    this.radixSort(n);
-    const keys = this.keys;
-    const ends = this.tmpKey;
-    const vals = this.vals;
-    let lo = n > 0 ? keys[0] : 0;
-    // Entries straight from the sorted starts; on an overlap (rare), absolute ends are redone,
-    // dropping the newer of each overlapping pair, and the entries filled from them.
-    let m = fillDisjoint(this.ent, keys, vals, t.size, n, lo);
-    let lastEnd = m > 0 ? (this.ent[4 * m - 3] >>> 0) + lo : 0;
-    if (m < 0) {
-      m = this.resolveOverlaps(t, n, dropOverlap);
+    const pairs = new Uint32Array(this.ent.buffer, this.ent.byteOffset, this.ent.length);
+    const n = gatherLive(t.flags, t.start, t.hi, pairs);
+    this.radixSort(pairs, n);
+    let lo = n > 0 ? pairs[0] : 0;
+    let m: number;
+    let lastEnd: number;
+    if (disjoint(pairs, t.size, n)) {
+      m = n;
+      lastEnd = spreadEntries(this.ent, pairs, t.size, n, lo);
+    } else {
+      // Rare: overlapping objects. Absolute starts, ends and slots in arrays of their own, the
+      // newer of each overlapping pair dropped, then the entries filled from them.
+      const keys = new Uint32Array(n);
+      const vals = new Uint32Array(n);
+      const ends = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        keys[i] = pairs[2 * i];
+        vals[i] = pairs[2 * i + 1];
+      }
+      m = resolveOverlaps(t, keys, vals, ends, n, dropOverlap);
       lo = m > 0 ? keys[0] : 0;
       fillEntries(this.ent, keys, ends, vals, m, lo);
       lastEnd = m > 0 ? ends[m - 1] : 0;
@@ -102,67 +105,33 @@ export class AddressSnapshot {
     this.buildPages();
   }
 
-  /** computeEnds found an overlap: redo the pass, keeping the older object of each pair. */
-  private resolveOverlaps(t: ObjectTable, n: number, dropOverlap: (kept: number, dropped: number) => void): number {
-    const keys = this.keys;
-    const vals = this.vals;
-    const ends = this.tmpKey;
-    const size = t.size;
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      const s = vals[i];
-      const st = keys[i];
-      const sz = size[s];
-      const e = st + (sz === 0 ? 1 : sz);
-      const end = e > 0xffffffff ? 0xffffffff : e;
-      if (m > 0 && st < ends[m - 1]) {
-        const prev = vals[m - 1];
-        if (t.olderThan(prev, s)) {
-          dropOverlap(prev, s);
-          continue;
-        }
-        dropOverlap(s, prev);
-        m--;
-        // The replaced entry's predecessor ends at or before its start <= st: no new overlap.
-      }
-      keys[m] = st;
-      ends[m] = end;
-      vals[m] = s;
-      m++;
-    }
-    return m;
-  }
-
   /**
-   * Sorts keys[0, n) ascending, carrying vals: LSD radix on key - min with 11-bit digits (2048
-   * buckets stay in cache; only as many passes as the key range needs). Keys already in order
-   * (objects allocated at rising addresses) are left alone.
+   * Sorts the pairs (start, slot) at pairs[0, 2n) by start: LSD radix on start - min with 11-bit
+   * digits (2048 buckets stay in cache; only as many passes as the key range needs), between the
+   * lower half pairs[0, 2n) and the upper half pairs[2n, 4n). Starts already in order (objects
+   * allocated at rising addresses) are left alone. The result is in the lower half.
    */
-  private radixSort(n: number): void {
-    const keys = this.keys;
+  private radixSort(pairs: Uint32Array, n: number): void {
     let min = 0xffffffff;
     let max = 0;
     let sorted = true;
     for (let i = 0; i < n; i++) {
-      const key = keys[i];
+      const key = pairs[2 * i];
       if (key < min) min = key;
       if (key > max) max = key;
-      if (i > 0 && key < keys[i - 1]) sorted = false;
+      if (i > 0 && key < pairs[2 * i - 2]) sorted = false;
     }
     if (sorted) return;
     let bits = 1;
     while (bits < 32 && (max - min) / 2 ** bits >= 1) bits++;
     const passes = Math.ceil(bits / RADIX_BITS);
+    let from = 0;
     for (let pass = 0; pass < passes; pass++) {
-      radixPass(this.keys, this.vals, this.tmpKey, this.tmpVal, n, pass * RADIX_BITS, min, this.counts);
-      // The sorted-so-far data is in tmp: swap the roles of the arrays.
-      const k = this.keys;
-      this.keys = this.tmpKey;
-      this.tmpKey = k;
-      const v = this.vals;
-      this.vals = this.tmpVal;
-      this.tmpVal = v;
+      const to = from === 0 ? 2 * n : 0;
+      radixPass(pairs, from, to, n, pass * RADIX_BITS, min, this.counts);
+      from = to;
     }
+    if (from !== 0) pairs.copyWithin(0, from, from + 2 * n);
   }
 
   private buildPages(): void {
@@ -208,10 +177,6 @@ export class AddressSnapshot {
   clear(): void {
     this.n = 0;
     this.ent = new Int32Array(0);
-    this.keys = new Uint32Array(0);
-    this.vals = new Uint32Array(0);
-    this.tmpKey = new Uint32Array(0);
-    this.tmpVal = new Uint32Array(0);
     this.page = new Int32Array(1);
     this.whiteBits = new Int32Array(1);
     this.lo = 0;
@@ -219,38 +184,89 @@ export class AddressSnapshot {
   }
 }
 
-/** Live slots' starts and slot ids into keys/vals; returns how many. */
-function gatherLive(flags: Uint8Array, start: Uint32Array, hi: number, keys: Uint32Array, vals: Uint32Array): number {
+/**
+ * Overlaps among the sorted objects (keys: starts, vals: slots): keeps the older object of each
+ * overlapping pair, compacting keys/ends/vals in place; returns how many are left.
+ */
+function resolveOverlaps(
+  t: ObjectTable,
+  keys: Uint32Array,
+  vals: Uint32Array,
+  ends: Uint32Array,
+  n: number,
+  dropOverlap: (kept: number, dropped: number) => void,
+): number {
+  const size = t.size;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const s = vals[i];
+    const st = keys[i];
+    const sz = size[s];
+    const e = st + (sz === 0 ? 1 : sz);
+    const end = e > 0xffffffff ? 0xffffffff : e;
+    if (m > 0 && st < ends[m - 1]) {
+      const prev = vals[m - 1];
+      if (t.olderThan(prev, s)) {
+        dropOverlap(prev, s);
+        continue;
+      }
+      dropOverlap(s, prev);
+      m--;
+      // The replaced entry's predecessor ends at or before its start <= st: no new overlap.
+    }
+    keys[m] = st;
+    ends[m] = end;
+    vals[m] = s;
+    m++;
+  }
+  return m;
+}
+
+/** Live slots' (start, slot) pairs into pairs[0, 2n); returns n. */
+function gatherLive(flags: Uint8Array, start: Uint32Array, hi: number, pairs: Uint32Array): number {
   let n = 0;
   for (let s = 0; s < hi; s++) {
     if (flags[s] & F_ALLOCATED) {
-      keys[n] = start[s];
-      vals[n] = s;
+      pairs[2 * n] = start[s];
+      pairs[2 * n + 1] = s;
       n++;
     }
   }
   return n;
 }
 
+/** The end of an object starting at st of size sz: [st, st + max(sz, 1)), capped at 2^32 - 1. */
+function endOf(st: number, sz: number): number {
+  const e = st + (sz === 0 ? 1 : sz);
+  return e > 0xffffffff ? 0xffffffff : e;
+}
+
+/** Whether the sorted pairs' objects are disjoint (each ends at or before the next starts). */
+function disjoint(pairs: Uint32Array, size: Uint32Array, n: number): boolean {
+  for (let i = 0; i + 1 < n; i++) {
+    if (pairs[2 * i + 2] < endOf(pairs[2 * i], size[pairs[2 * i + 1]])) return false;
+  }
+  return true;
+}
+
 /**
- * Entries of the sorted objects (start and end as offsets from lo, slot, need 0), in one pass;
- * -1 as soon as two overlap (the caller resolves and refills).
+ * Spreads the sorted, disjoint pairs at ent's words [0, 2n) into entries (start and end as
+ * offsets from lo, slot, need 0) in place, from the last to the first: entry i covers words
+ * [4i, 4i + 4), which hold pairs 2i and 2i + 1, both read already (i >= 1), or pair 0 itself,
+ * read before it is written. Returns the last object's absolute end (0 when n is 0).
  */
-function fillDisjoint(ent: Int32Array, keys: Uint32Array, vals: Uint32Array, size: Uint32Array, n: number, lo: number): number {
-  let prevEnd = 0;
-  for (let i = 0, k = 0; i < n; i++, k += 4) {
-    const st = keys[i];
-    if (i > 0 && st < prevEnd) return -1;
-    const s = vals[i];
-    const sz = size[s];
-    const e = st + (sz === 0 ? 1 : sz);
-    prevEnd = e > 0xffffffff ? 0xffffffff : e;
+function spreadEntries(ent: Int32Array, pairs: Uint32Array, size: Uint32Array, n: number, lo: number): number {
+  const lastEnd = n > 0 ? endOf(pairs[2 * n - 2], size[pairs[2 * n - 1]]) : 0;
+  for (let i = n - 1, k = 4 * i; i >= 0; i--, k -= 4) {
+    const st = pairs[2 * i];
+    const s = pairs[2 * i + 1];
+    const end = endOf(st, size[s]);
     ent[k] = st - lo;
-    ent[k + 1] = prevEnd - lo;
+    ent[k + 1] = end - lo;
     ent[k + 2] = s;
     ent[k + 3] = 0;
   }
-  return n;
+  return lastEnd;
 }
 
 function fillEntries(ent: Int32Array, keys: Uint32Array, ends: Uint32Array, vals: Uint32Array, m: number, lo: number): void {
@@ -262,20 +278,14 @@ function fillEntries(ent: Int32Array, keys: Uint32Array, ends: Uint32Array, vals
   }
 }
 
-/** One stable counting-sort pass on the RADIX_BITS of key - min at `sh`, from (k, v) into (k2, v2). */
-function radixPass(
-  k: Uint32Array,
-  v: Uint32Array,
-  k2: Uint32Array,
-  v2: Uint32Array,
-  n: number,
-  sh: number,
-  min: number,
-  counts: Uint32Array,
-): void {
+/**
+ * One stable counting-sort pass on the RADIX_BITS of key - min at `sh`, of the n pairs at word
+ * `from` of `pairs` into the n pairs at word `to`.
+ */
+function radixPass(pairs: Uint32Array, from: number, to: number, n: number, sh: number, min: number, counts: Uint32Array): void {
   const mask = (1 << RADIX_BITS) - 1;
   counts.fill(0);
-  for (let i = 0; i < n; i++) counts[((k[i] - min) >>> sh) & mask]++;
+  for (let i = 0; i < n; i++) counts[((pairs[from + 2 * i] - min) >>> sh) & mask]++;
   let sum = 0;
   for (let b = 0; b <= mask; b++) {
     const c = counts[b];
@@ -283,10 +293,10 @@ function radixPass(
     sum += c;
   }
   for (let i = 0; i < n; i++) {
-    const key = k[i];
-    const d = counts[((key - min) >>> sh) & mask]++;
-    k2[d] = key;
-    v2[d] = v[i];
+    const key = pairs[from + 2 * i];
+    const d = to + 2 * counts[((key - min) >>> sh) & mask]++;
+    pairs[d] = key;
+    pairs[d + 1] = pairs[from + 2 * i + 1];
   }
 }
 

@@ -57,6 +57,8 @@ export class LeakChecks {
   finalDone = false;
   /** Blocks the final check reported. */
   finalLeaks = 0;
+  /** The final reports (text, --json) were written by a check. */
+  reportsWritten = false;
   /** The status the program was ended with by a check (LSan's Die), or null. */
   diedWith: number | null = null;
   private readonly regions: Array<[number, number]> = [];
@@ -98,6 +100,7 @@ export class LeakChecks {
     this.host.flush();
     this.host.scan();
     this.finalLeaks = this.host.writeFinal();
+    this.reportsWritten = true;
     if (fromCall && this.finalLeaks > 0 && this.settings.exitcode !== 0) this.die(this.settings.exitcode);
     return this.finalLeaks;
   }

@@ -14,6 +14,7 @@ import type { EnginePort } from '../wasm/runtime/engine-port.js';
 import type { ImportEntry } from '../wasm/runtime/module-info.js';
 import type { RunOptions } from '../wasm/runtime/options.js';
 import { classifyExitHere, type ExitKind } from './exit-kind.js';
+import { exitShapes } from './exit-shape.js';
 import { parseLsanOptions, SETTING_DEFAULTS, unknownFlagsWarning, type LeakCheckSettings, type PartialSettings } from './lsan-flags.js';
 import { disabledLsanImports, LeakChecks, LSAN_FUNCTIONS, LSAN_MODULE } from './lsan-interface.js';
 import { disabledValgrindImports, VALGRIND_MODULE, ValgrindRequests } from './valgrind-requests.js';
@@ -147,8 +148,8 @@ export class Peers {
   }
 
   /** Call inside proc_exit: remembers whether this is exit() or _exit(). */
-  noteExit(originalFunction: (i: number) => number, functionName: (i: number) => string | null): void {
-    this.exitKind = classifyExitHere(originalFunction, functionName);
+  noteExit(originalFunction: (i: number) => number, functionName: (i: number) => string | null, original: Uint8Array): void {
+    this.exitKind = classifyExitHere(originalFunction, functionName, () => exitShapes(original));
   }
 
   /** Whether the check at the end of the run is due (LSan's atexit check, or after a trap). */

@@ -29,6 +29,15 @@ describe('which exits check', () => {
     });
   }
 
+  it('a stripped release build (no name section): the same statuses, from the code\'s shape', async () => {
+    const got: Array<[string, number, number]> = [];
+    for (const [mode] of cases) {
+      const r = await runPeer('lsan_exit_stripped.wasm', [mode]);
+      got.push([mode, r.result.status, r.result.leaks]);
+    }
+    expect(got).toEqual(cases.map(([mode, status, checked]) => [mode, status, checked ? 1 : 0]));
+  });
+
   it('--exitcode 0: the program\'s own status after a checked exit', async () => {
     const r = await runPeer(prog, ['exit4'], { raw: { exitcode: '0' } });
     expect(r.result.status).toBe(4);
@@ -55,8 +64,23 @@ describe('exitKindOf (frames innermost first)', () => {
     expect(exitKindOf(['__wasi_proc_exit', '_Exit', 'main'])).toBe('quick');
     expect(exitKindOf(['_exit', 'leave', 'main'])).toBe('quick');
   });
-  it('frames with no names (a stripped binary) count as a full exit, as before', () => {
-    expect(exitKindOf([null, null, null])).toBe('full');
-    expect(exitKindOf([])).toBe('full');
+  it('frames with no names (a stripped binary) say nothing: their shapes decide', () => {
+    expect(exitKindOf([null, null, null])).toBe(null);
+    expect(exitKindOf(['main', null])).toBe(null);
+  });
+});
+
+describe('exitShapes', () => {
+  it("finds wasi-libc's forwarders and exit() in a named build: the functions those names name", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { exitShapes } = await import('../../src/peers/exit-shape.js');
+    const { parseModule } = await import('../../src/wasm/binary/index.js');
+    const { peer } = await import('./helpers.js');
+    const bytes = new Uint8Array(readFileSync(peer('lsan_exit.wasm')));
+    const names = parseModule(bytes).names!.functions;
+    const s = exitShapes(bytes);
+    const named = (set: Set<number>): string[] => [...set].map((i) => names.get(i) ?? `#${i}`).sort();
+    expect(named(s.forwarders)).toEqual(['_Exit', '__imported_wasi_snapshot_preview1_proc_exit', '__wasi_proc_exit']);
+    expect(named(s.exits)).toEqual(['_start.command_export', 'exit']);
   });
 });

@@ -102,6 +102,16 @@ describe("the program's own callbacks", () => {
     expect(r.err).toBe('');
   });
 
+  it('__lsan_is_turned_off(): --json is still written, empty', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const json = join(mkdtempSync(join(tmpdir(), 'kml-peers-')), 'r.json');
+    const r = await runPeer('lsan_turned_off.wasm', [], { raw: { json } });
+    expect(r.result.status).toBe(0);
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toMatchObject({ leaks: [] });
+  });
+
   it('__lsan_default_options(): applied; unknown flags in it warned about once', async () => {
     const r = await runPeer('lsan_defaults.wasm');
     expect(r.result.status).toBe(7);                       // exitcode=7

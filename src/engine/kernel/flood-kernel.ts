@@ -24,12 +24,12 @@
 
 import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN } from '../object-table.js';
 import type { AddressSnapshot } from '../address-index.js';
-import { isAllZero } from '../crc32.js';
 import { FLOOD_WASM_BASE64 } from './flood-wasm.js';
 
 /** The heap as the kernel needs it: the memory object, and whether it may be grown for scratch. */
 export interface HeapMemory {
   memory: WebAssembly.Memory;
+  /** Read at each flood: the embedder may allow growth for some scans only (the exit scan). */
   mayGrow: boolean;
   /**
    * The memory's declared maximum in bytes, if any: it is grown for scratch only while it stays
@@ -123,9 +123,7 @@ export class FloodSession {
     private readonly n: number,
     private readonly region: number,
     private readonly regionBytes: number,
-    /** Bytes of the region that were inside the memory before it grew. */
-    private readonly keptBytes: number,
-    /** The region's bytes before the flood, or null if they were all zero. */
+    /** The region's first bytes before the flood, up to its last non-zero word (null: all zero). */
     private readonly saved: Uint8Array | null,
     private readonly qStart: number,
   ) {}
@@ -184,10 +182,13 @@ export class FloodSession {
     }
     const buf = memory.buffer;
     for (const part of PARTS) at[part] += region;
-    // A region of zeroes (pages grown by an earlier scan, say) needs no copy: it is zeroed again.
+    // Only the region's bytes up to its last non-zero word are copied: the rest is zeroed again.
+    // (The top gap of a second flood is mostly the zeroed pages grown by the first, after a few
+    // non-zero bytes of the heap's tail: copying it all cost 18 bytes an object of JS memory.)
     const keep = Math.max(0, Math.min(total, oldBytes - region));
-    const saved = isAllZero(new Uint8Array(buf), new Int32Array(buf), region, keep) ? null : new Uint8Array(buf, region, keep).slice();
-    const session = new FloodSession(ex, memory, at.ctx, n, region, total, keep, saved, at.queue);
+    const dirty = nonZeroPrefix(new Int32Array(buf), region, keep);
+    const saved = dirty === 0 ? null : new Uint8Array(buf, region, dirty).slice();
+    const session = new FloodSession(ex, memory, at.ctx, n, region, total, saved, at.queue);
     try {
       session.load(snap, flags, whites, gshift, cap, at, size, oldBytes);
     } catch (e) {
@@ -290,11 +291,18 @@ export class FloodSession {
     if (this.closed) return;
     this.closed = true;
     const u8 = new Uint8Array(this.memory.buffer);
+    const savedBytes = this.saved ? this.saved.length : 0;
     if (this.saved) u8.set(this.saved, this.region);
-    else u8.fill(0, this.region, this.region + this.keptBytes);
-    // Pages grown for the region were zero, as fresh pages are.
-    u8.fill(0, this.region + this.keptBytes, this.region + this.regionBytes);
+    // The rest was zero (pages grown for the region too, as fresh pages are).
+    u8.fill(0, this.region + savedBytes, this.region + this.regionBytes);
   }
+}
+
+/** Bytes from `at` up to and including the last non-zero word of [at, at + bytes) (both 4-aligned); 0 if all zero. */
+function nonZeroPrefix(i32: Int32Array, at: number, bytes: number): number {
+  const first = at >>> 2;
+  for (let w = (at + bytes) / 4 - 1; w >= first; w--) if (i32[w] !== 0) return (w + 1) * 4 - at;
+  return 0;
 }
 
 /**

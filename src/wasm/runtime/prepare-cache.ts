@@ -4,7 +4,7 @@
  * (test suites, benchmarks, a developer's edit-run loop) reuse the result from a cache on disk,
  * keyed by the SHA-256 of the binary, the options that shape the rewrite, and this file's format
  * version. `KMEMLEAK_CACHE=off` turns it off; `KMEMLEAK_CACHE_DIR` moves it (default
- * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak).
+ * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak); its size is bounded (cache-dir.ts).
  *
  * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
  * never an error, and a failure to write is silent. An entry is code we run: one that another
@@ -13,9 +13,9 @@
  * renamed, so a reader never sees half an entry.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cacheDir, cacheMaxBytes, makeCacheDir, pruneCache, touchCacheFile } from './cache-dir.js';
 import { fromParts, toParts, type Instrumented, type InstrumentedMeta } from '../instrument/index.js';
 import type { Layout } from '../layout/index.js';
 
@@ -31,18 +31,6 @@ const DIGEST = 32;   // SHA-256 of everything after it: a flipped bit anywhere i
 export interface CachedPrepare {
   instrumented: Instrumented;
   layout: Layout;
-}
-
-function cacheDir(): string | null {
-  if (process.env['KMEMLEAK_CACHE'] === 'off') return null;
-  const explicit = process.env['KMEMLEAK_CACHE_DIR'];
-  if (explicit) return explicit;
-  const xdg = process.env['XDG_CACHE_HOME'];
-  try {
-    return join(xdg || join(homedir(), '.cache'), 'kmemleak');
-  } catch {
-    return null;
-  }
 }
 
 /** The entry's file for this binary and these options (null: caching is off). */
@@ -92,6 +80,7 @@ export function readCached(file: string | null): CachedPrepare | null {
       map: { newStart: new Uint32Array(newStart.buffer), origStart: new Uint32Array(origStart.buffer), fixed, start: head.map.start, end: head.map.end },
     });
     if (!WebAssembly.validate(instrumented.binary)) return null;
+    touchCacheFile(file);
     return { instrumented, layout: head.layout };
   } catch {
     return null;
@@ -119,11 +108,12 @@ export function writeCached(file: string | null, entry: CachedPrepare): void {
       at += 4 + b.length;
     }
     out.set(createHash('sha256').update(out.subarray(magic.length + DIGEST)).digest(), magic.length);
-    const dir = file.slice(0, file.lastIndexOf('/'));
-    mkdirSync(dir, { recursive: true });
+    const dir = dirname(file);
+    if (!makeCacheDir(dir)) return;
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, out, { mode: 0o600 });
     renameSync(tmp, file);
+    pruneCache(dir, cacheMaxBytes(), file);
   } catch {
     /* a cache that cannot be written is only slower */
   }

@@ -199,7 +199,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('(start)', 1);
   const instance = await WebAssembly.instantiate(module, imports);
   const memory = instance.exports[ins.exports.memory] as WebAssembly.Memory;
-  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i));
+  noteExit = () => peers.noteExit((i) => ins.originalFunction(i), (i) => names.functionName(i), original);
   memoryNow = () => memory.buffer;
   readStackPointer = globalReader(instance, ins.exports.stackPointer);
   wiring.readContext = contextReader(instance, ins.exports.context);
@@ -212,10 +212,14 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     const rawMalloc = instance.exports[logGlobals.rawMalloc] as (size: number) => number;
     wiring.enableEventLog = () => (log.enable(rawMalloc) ? log : null);
   }
-  // Scans may borrow scratch for the flood kernel by growing the memory (WASI's libc takes pages
-  // from memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
+  // The exit scan may borrow scratch for the flood kernel by growing the memory (WASI's libc takes
+  // pages from memory.grow and this runtime re-reads memory.buffer), within half its declared
+  // maximum. Scans while the program runs borrow only gaps (else flood in JavaScript): pages grown
+  // then would stay a zeroed, resident hole under the program's heap, whose sbrk starts above them
+  // (issue 12, peak memory). KMEMLEAK_SCAN_KERNEL=on (the kernel for every scan) keeps growing.
   const maxPages = info.memoryMaxPages;
-  engine.attachMemory(() => memory.buffer, { memory, mayGrow: true, ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) });
+  const heap = { memory, mayGrow: process.env['KMEMLEAK_SCAN_KERNEL'] === 'on', ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) };
+  engine.attachMemory(() => memory.buffer, heap);
   // The program's own __lsan_default_options, before its first allocation (and the roots' settings).
   const exportsNow = instance.exports;
   peers.start(exportsNow, memory, () => { if (trap) (exportsNow[ins.exports.reset] as () => void)(); });
@@ -262,12 +266,14 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (trap) io.err(describeTrap(trap, ins, names));
 
   flushEvents();
+  heap.mayGrow = true;   // the program is done: grown pages cost it nothing now
   // LSan's exit check: when main returns or exit() is called, not after _exit(), and only once
   // (__lsan_do_leak_check may have run it). Report files are written in every case.
   const checks = peers.checks;
   const due = peers.exitCheckDue(trap !== null);
   const leaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
-  if (!due && !checks.finalDone) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
+  // No check wrote the report files (_exit, leak_check_at_exit=0, checks turned off): empty ones.
+  if (!checks.reportsWritten) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
   const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);

@@ -1,0 +1,71 @@
+/**
+ * bin/kmemleak runs `kmemleak run` on a thread of its own (bin/program-thread.cjs, issue 12):
+ * V8's GC flags set before the program's memory exists, and a 64 MB stack. Checked here as a
+ * process: deep recursion (test/fixtures/runtime/deep.c, 50,000 levels with an allocation at each;
+ * node:wasi on the main thread overflows at ~13,000) runs under the detector and reports its one
+ * leak; stdin, stdout, exit status and signals stay the program's; and a cache directory that
+ * cannot be made does not hang the start. Needs `npm run build` (npm test runs it first).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fixture, ROOT } from './helpers.js';
+
+const BIN = join(ROOT, 'bin', 'kmemleak');
+
+function kmemleak(argv: string[], env: Record<string, string> = {}, input?: string) {
+  const r = spawnSync(process.execPath, [BIN, ...argv], {
+    encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env }, ...(input !== undefined ? { input } : {}),
+  });
+  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
+}
+
+describe('the program thread', () => {
+  it('50,000 levels of recursion, allocating at each, run under the detector; the one leak reported', () => {
+    const r = kmemleak(['run', fixture('deep.wasm'), '50000']);
+    expect(r.out).toBe('depth 50000\n');
+    expect(r.code).toBe(23);
+    expect(r.err).toMatch(/^kmemleak: 1 new suspected memory leaks \(see below\)\nunreferenced object 0x[0-9a-f]{8} \(size 8\):\n/);
+    expect(r.err).toMatch(/^    down\+0x[0-9a-f]+\/0x[0-9a-f]+ deep\.c:\d+$/m);
+    expect(r.err).not.toMatch(/RangeError/);
+  });
+
+  it('and without the detector (--off): the same depth', () => {
+    expect(kmemleak(['run', '--off', fixture('deep.wasm'), '50000'])).toMatchObject({ code: 0, out: 'depth 50000\n', err: '' });
+  });
+
+  it('the fixture is deep enough to matter: on the main thread (KMEMLEAK_THREAD=off) it overflows', () => {
+    const r = kmemleak(['run', fixture('deep.wasm'), '50000'], { KMEMLEAK_THREAD: 'off' });
+    expect(r.code).toBe(134);
+    expect(r.err).toMatch(/^RangeError: Maximum call stack size exceeded/);
+  });
+
+  it('KMEMLEAK_STACK_MB sizes the stack: 1 MB overflows', () => {
+    expect(kmemleak(['run', fixture('deep.wasm'), '50000'], { KMEMLEAK_STACK_MB: '1' }).code).toBe(134);
+  });
+
+  it('stdin, stdout and the exit status pass through the thread', () => {
+    expect(kmemleak(['run', fixture('tool.wasm'), 'cat'], {}, 'one\ntwo \u00e9\n')).toMatchObject({ code: 0, out: 'one\ntwo \u00e9\n', err: '' });
+    expect(kmemleak(['run', fixture('tool.wasm'), 'exit', '6']).code).toBe(6);
+    expect(kmemleak(['run', fixture('tool.wasm'), 'trap']).code).toBe(134);
+    expect(kmemleak(['run', '--bogus', fixture('tool.wasm')]).code).toBe(2);
+  });
+
+  it('a signal ends the process as it would end the program', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', fixture('tool.wasm'), 'churn', '1000000000'], { stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, sig) => resolve(sig)));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGTERM');
+      expect(await ended).toBe('SIGTERM');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('KMEMLEAK_CACHE_DIR=/proc/nonexistent: the run completes as without a cache (no spin in mkdir)', () => {
+    const r = kmemleak(['run', fixture('tool.wasm'), 'leak', '1'], { KMEMLEAK_CACHE_DIR: '/proc/nonexistent' });
+    expect(r.code).toBe(23);
+    expect(r.err).toMatch(/^kmemleak: 1 new suspected memory leaks/);
+  });
+});

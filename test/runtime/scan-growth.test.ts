@@ -1,0 +1,34 @@
+/**
+ * Peak memory (issue 12): under `kmemleak run`, a scan while the program runs never grows the
+ * program's memory for the flood kernel's scratch (the pages would stay a resident hole under its
+ * heap); the exit scan may, and runs in the kernel. With KMEMLEAK_SCAN_KERNEL=on every scan may.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FloodSession } from '../../src/engine/kernel/flood-kernel.js';
+import { fixture, run } from './helpers.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  delete process.env['KMEMLEAK_SCAN_KERNEL'];
+});
+
+describe('scratch growth for the flood kernel under kmemleak run', () => {
+  it('the scan midscan.c asks for leaves its memory size alone; the exit scan uses the kernel', async () => {
+    const open = vi.spyOn(FloodSession, 'open');
+    const r = await run(fixture('midscan.wasm'), [], { minAgeMs: 0 });
+    const m = /^pages (\d+) (\d+), \d+ new\n$/.exec(r.out);
+    expect(m, r.out).not.toBeNull();
+    expect(m![2]).toBe(m![1]);
+    const sessions = open.mock.results.filter((x) => x.type === 'return' && x.value !== null).length;
+    expect(sessions).toBeGreaterThan(0);           // the exit scan's floods
+    expect(r.result.leaks).toBe(100);
+  });
+
+  it('KMEMLEAK_SCAN_KERNEL=on: the scan while it runs grows the memory for the kernel, same leaks', async () => {
+    process.env['KMEMLEAK_SCAN_KERNEL'] = 'on';
+    const r = await run(fixture('midscan.wasm'), [], { minAgeMs: 0 });
+    const m = /^pages (\d+) (\d+), \d+ new\n$/.exec(r.out);
+    expect(Number(m![2])).toBeGreaterThan(Number(m![1]));
+    expect(r.result.leaks).toBe(100);
+  });
+});
