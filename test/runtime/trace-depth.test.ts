@@ -33,12 +33,13 @@ const bySite = (ls: JLeak[]) => ls.map((l) => `${l.address.toString(16)}:${l.siz
 
 /**
  * One object of kmemleak's text report, with its backtrace lines captured; the report must be
- * nothing but such objects (the summary line goes to the log, before the report).
+ * nothing but such objects (the "new suspected" line goes to the log, before the report; the
+ * summary line of SPEC §7 ends it).
  */
 const OBJECT = /unreferenced object 0x[0-9a-f]{8} \(size \d+\):\n  comm "[^"\n]*", pid \d+, jiffies \d+\n  hex dump \(first \d+ bytes\):\n(?: {4}[0-9a-f]{2}(?: [0-9a-f]{2})*(?: {2}[^\n]*)?\n)+  backtrace \(crc [0-9a-f]{8}\):\n((?: {4}[^\n]+\n)*)/g;
 
 function objects(text: string): string[] {
-  const body = text.replace(/^kmemleak: \d+ new suspected memory leaks \(see below\)\n/, '');
+  const body = text.replace(/^kmemleak: \d+ new suspected memory leaks \(see below\)\n/, '').replace(/kmemleak: summary: [^\n]*\n$/, '');
   const traces: string[] = [];
   let rest = body;
   for (const m of body.matchAll(OBJECT)) {
