@@ -15,6 +15,7 @@
 'use strict';
 const v8 = require('node:v8');
 const { Worker } = require('node:worker_threads');
+const fs = require('node:fs');
 
 /** The program thread's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
 const STACK_MB = 64;
@@ -26,6 +27,18 @@ function stackMb(env) {
   return Number.isInteger(n) && n >= 1 && n <= 4096 ? n : STACK_MB;
 }
 
+/** Writes all of buf to fd, synchronously (an EAGAIN is retried; any other error drops it). */
+function writeAll(fd, buf) {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return;
+    }
+  }
+}
+
 /** Whether these command-line arguments run a program (and so want the program thread). */
 function wantsProgramThread(argv, env) {
   return argv[0] === 'run' && env.KMEMLEAK_THREAD !== 'off';
@@ -35,7 +48,13 @@ function wantsProgramThread(argv, env) {
 function runOnProgramThread(script, argv, env) {
   v8.setFlagsFromString(GC_FLAGS);
   return new Promise((resolve) => {
-    const worker = new Worker(script, { argv, resourceLimits: { stackSizeMb: stackMb(env) } });
+    // stdout/stderr: true, so the worker's streams are not piped into process.stdout/stderr:
+    // creating those streams would set O_NONBLOCK on descriptors the program shares, and its own
+    // writes to a pipe or socket would then fail with EAGAIN and be lost. What the worker writes
+    // through its streams (a warning, not kmemleak's output) is copied with blocking writes.
+    const worker = new Worker(script, { argv, stdout: true, stderr: true, resourceLimits: { stackSizeMb: stackMb(env) } });
+    worker.stdout.on('data', (d) => writeAll(1, d));
+    worker.stderr.on('data', (d) => writeAll(2, d));
     let failure = null;
     worker.on('error', (e) => { failure = e; });
     worker.on('exit', (code) => {
