@@ -14,6 +14,7 @@ import { processIO, type CliIO } from './io.js';
 import { toRunOptions, type RawRunOptions } from './parse-run.js';
 import { runCli } from './run-command.js';
 import { ctlCommand } from './ctl.js';
+import { reportCommand } from './report-command.js';
 import { addLsanOptions } from '../peers/run-flags.js';
 
 function version(): string {
@@ -75,6 +76,7 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
   void run;
 
   ctlCommand(program, io, result);
+  reportCommand(program, io, result);
 
   const configure = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({
@@ -90,7 +92,7 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
 
 function usageHint(argv: string[]): string {
   const sub = argv.find((a) => !a.startsWith('-'));
-  return sub === 'run' || sub === 'ctl' ? `Try 'kmemleak ${sub} --help' for usage.` : "Try 'kmemleak --help' for usage.";
+  return sub === 'run' || sub === 'ctl' || sub === 'report' ? `Try 'kmemleak ${sub} --help' for usage.` : "Try 'kmemleak --help' for usage.";
 }
 
 /** Runs the command line; returns the process exit status. */
