@@ -29,6 +29,8 @@ import { acquireEpoch, currentEpoch, releaseEpoch } from './epoch.js';
 import { emscriptenAllocators } from './emscripten-allocators.js';
 import { RootRegistry } from './roots.js';
 import { KmemleakHandle } from './handle.js';
+import { parseSuppressionOption } from './triage.js';
+import { programSuppressions } from '../triage/program-suppressions.js';
 import { apiStaticRoots, emscriptenStack, DEFAULT_STACK_SIZE } from './static-roots.js';
 import { subtractRanges } from '../wasm/runtime/roots.js';
 import { parseModule, funcType } from '../wasm/binary/index.js';
@@ -72,6 +74,13 @@ export interface DetectorOptions {
    * 0 turns stacks off: no stack is captured and leaks are reported without a backtrace.
    */
   traceDepth?: number;
+  /**
+   * LeakSanitizer suppressions (SPEC §7): the text of a suppressions file (`leak:PATTERN` lines),
+   * or several. Suppressed objects are left out of leaks() and sites() counts them apart. A bad
+   * line rejects instantiation with one line naming it. The program's own exported
+   * `__lsan_default_suppressions` is read too.
+   */
+  suppressions?: string | readonly string[];
 }
 
 export interface Prepared {
@@ -122,6 +131,16 @@ class FrameNamer {
     }
     return f;
   }
+  /** The functions inlined at that position (inline: true), innermost first, then frame(). */
+  frames(funcIndex: number, offset: number): Frame[] {
+    const fs = this.sym.frames(funcIndex, offset);
+    const real = fs[fs.length - 1]!;
+    if (real.function === null) {
+      const e = this.exported.get(funcIndex);
+      if (e !== undefined) real.function = e;
+    }
+    return fs;
+  }
 }
 
 /**
@@ -132,6 +151,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
   const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
   const badDepth = traceDepthProblem(traceDepth);
   if (badDepth) throw new Error(`traceDepth: ${badDepth}`);
+  const optionSuppressions = parseSuppressionOption(opts.suppressions);
   let inst: Instrumented;
   const aliases = opts.exportAliases instanceof Map ? opts.exportAliases : new Map(Object.entries(opts.exportAliases ?? {}));
   const allocator = opts.allocator ?? emscriptenAllocators(original, aliases) ?? undefined;
@@ -164,7 +184,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     describe(trace: number): Frame[] {
       const w = engine.depot.frames(trace);
       const out: Frame[] = [];
-      for (let i = 0; i + 1 < w.length; i += 2) out.push(namer.frame(w[i]!, w[i + 1]!));
+      for (let i = 0; i + 1 < w.length; i += 2) for (const f of namer.frames(w[i]!, w[i + 1]!)) out.push(f);
       return out;
     },
   };
@@ -302,8 +322,12 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       const wrapped = Object.create(WebAssembly.Instance.prototype, {
         exports: { value: wrappedExports, enumerable: true },
       }) as WebAssembly.Instance;
+      // The program's own suppressions: its function returns a C string (called once, unwrapped,
+      // so comm stays the host's).
+      const suppressions = [...optionSuppressions, ...programSuppressions(raw as WebAssembly.Exports, () => memory.buffer)];
       return new KmemleakHandle({
         engine,
+        suppressions,
         tracker: t,
         roots,
         instance: wrapped,

@@ -24,6 +24,11 @@ import type { Answer } from '../control/protocol.js';
 import type { CallTracker } from './calls.js';
 import { RootRegistry } from './roots.js';
 import { watchSideModules, type SideModuleWatch } from './side-modules.js';
+import { cachedDescribe, triagedLeaks, triageNow } from './triage.js';
+import type { Frame } from '../symbolize/frame.js';
+import type { Site } from '../triage/sites.js';
+import type { Suppression } from '../triage/suppressions.js';
+import type { Triage } from '../triage/triage.js';
 
 export interface HandleParts {
   engine: Kmemleak;
@@ -41,6 +46,8 @@ export interface HandleParts {
   memory?: WebAssembly.Memory | null;
   /** The module is relocatable (Emscripten dynamic linking: it may load side modules). */
   relocatable?: boolean;
+  /** LeakSanitizer suppressions (the options' and the program's own __lsan_default_suppressions). */
+  suppressions?: Suppression[];
   /** Called once by close(). */
   onClose?: () => void;
 }
@@ -104,9 +111,22 @@ export class KmemleakHandle {
     return this.engine.read();
   }
 
-  /** The same as records (the JSON report's "leaks"). */
+  /**
+   * The reported objects as records (the JSON report's "leaks"), each with its kind and site
+   * (SPEC §7); suppressed objects are left out. The heap is read now for their pointer graph.
+   */
   leaks(): LeakRecord[] {
-    return this.engine.leaks();
+    const describe = cachedDescribe(this.engine);
+    return triagedLeaks(this.engine, this.triage(describe), describe);
+  }
+
+  /** The leak sites (SPEC §7): new ones by retained bytes, then suppressed ones. */
+  sites(): Site[] {
+    return this.triage(cachedDescribe(this.engine)).sites;
+  }
+
+  private triage(describe: (trace: number) => Frame[]): Triage {
+    return triageNow(this.engine, describe, this.parts.suppressions ?? [], null);
   }
 
   /**

@@ -56,7 +56,11 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--allocator <role=name,...>', 'name the allocator entry points (malloc=NAME,free=NAME,...; names or function indices)')
     .option('--early-pool <n>', 'how many operations to buffer before the detector can read memory')
     .option('--source-map <file>', 'a source map for the module (frames get file:line from it)')
-    .option('--trace-depth <n>', 'frames kept per backtrace, 0..16; 0 turns stacks off (no backtraces)');
+    .option('--trace-depth <n>', 'frames kept per backtrace, 0..16; 0 turns stacks off (no backtraces)')
+    .option('--suppressions <file>', 'LeakSanitizer suppressions (leak:PATTERN lines); repeatable', collect)
+    .option('--baseline <file>', 'an earlier --json report: its sites are known, listed last, and do not fail the run')
+    .option('--sarif <file>', 'write the leak sites as SARIF 2.1.0 to FILE')
+    .option('--report-objects', 'list every leaked object at exit, not one record per site');
   addLsanOptions(run);
   run
     .addHelpText('after', [
@@ -71,6 +75,7 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     ].join('\n'))
     .action(async (module: string, args: string[], raw: RawRunOptions) => {
       const opts = toRunOptions(module, args, raw, env);
+      opts.toolVersion = version();
       result.code = await runCli(opts, io);
     });
   void run;
@@ -116,7 +121,7 @@ export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.Pr
       return 2;
     }
     if (err instanceof InputError) {
-      io.err(`kmemleak: ${oneLine(err)}\n` + (err.exitCode === 2 ? usageHint(argv) + '\n' : ''));
+      io.err(`kmemleak: ${oneLine(err)}\n` + (err.usageHint ? usageHint(argv) + '\n' : ''));
       return err.exitCode;
     }
     io.err(`kmemleak: internal error: ${oneLine(err)}\n`);

@@ -29,6 +29,10 @@ export interface RawRunOptions {
   earlyPool?: string;
   sourceMap?: string;
   traceDepth?: string;
+  suppressions?: string[];
+  baseline?: string;
+  sarif?: string;
+  reportObjects?: boolean;
   /** The LeakSanitizer table's options (src/peers/lsan-flags.ts), by commander attribute name. */
   [lsanOption: string]: unknown;
 }
@@ -125,5 +129,9 @@ export function toRunOptions(module: string, args: string[], raw: RawRunOptions,
   if (raw.allocator !== undefined) opts.allocator = parseAllocator(raw.allocator);
   if (raw.earlyPool !== undefined) opts.earlyPool = integer('--early-pool', raw.earlyPool, 1, 2 ** 31 - 1);
   if (raw.sourceMap !== undefined) opts.sourceMap = raw.sourceMap;
+  if (raw.suppressions !== undefined) opts.suppressions = raw.suppressions;
+  if (raw.baseline !== undefined) opts.baseline = raw.baseline;
+  if (raw.sarif !== undefined) opts.sarif = raw.sarif;
+  if (raw.reportObjects === true) opts.reportObjects = true;
   return opts;
 }

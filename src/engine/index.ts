@@ -18,6 +18,8 @@
  *   k.write(cmd): string        control file write: '' on success, else the errno text
  *   k.read(): string            text report of reported, still unreferenced objects
  *   k.leaks(): LeakRecord[]     the same, as records (JSON: src/report/json.ts)
+ *   k.leakGraph(): LeakGraph    the same objects' own pointer graph, kinds, retained bytes (SPEC §7)
+ *   k.leakRecord(slot, frames?) one object's record, its backtrace as given (no describe call)
  *
  * Additions beyond docs/ARCHITECTURE.md:
  *   k.scanAsync(): Promise<number>  chunked scan that yields between chunks (joins one in progress)
@@ -58,6 +60,7 @@ export { Kmemleak, type RootProvider, type EngineStats } from './kmemleak.js';
 export type { EngineOptions, Scheduler } from './options.js';
 export type { HeapMemory } from './kernel/flood-kernel.js';
 export type { LeakRecord } from './leak-record.js';
+export { KIND_DIRECT, KIND_INDIRECT, type LeakGraph } from './leak-graph.js';
 export type { ControlResult, Errno } from './control.js';
 export { ERRNO_TEXT } from './control.js';
 export { StackDepot } from './stack-depot.js';

@@ -50,6 +50,7 @@ import {
   F_REPORTED,
   ObjectTable,
 } from './object-table.js';
+import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js';
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
 import { PtrHash } from './ptr-hash.js';
@@ -459,6 +460,23 @@ export class Kmemleak {
     }
   }
 
+  /**
+   * The objects leaks() lists, with their own pointer graph, kinds and retained bytes
+   * (leak-graph.ts), read from the heap now; index i is leaks()[i].
+   */
+  leakGraph(): LeakGraph {
+    if (this.state !== ACTIVE) return emptyLeakGraph();
+    return buildLeakGraph(this.table, this.snap, this.getBuffer ? this.getBuffer() : null);
+  }
+
+  /**
+   * The record of the object in table slot `slot` (a LeakGraph's slots[i]), with `backtrace` as
+   * given: the caller describes each trace once, not once per object.
+   */
+  leakRecord(slot: number, backtrace?: Frame[]): LeakRecord {
+    return this.record(slot, backtrace ?? null);
+  }
+
   private reportedSlots(): number[] {
     const t = this.table;
     const flags = t.flags;
@@ -467,7 +485,8 @@ export class Kmemleak {
     return t.inCreationOrder((s) => (flags[s] & F_REPORTED) !== 0 && count[s] < minCount[s]);
   }
 
-  private record(s: number): LeakRecord {
+  /** `frames` undefined: described now; null: none. */
+  private record(s: number, frames: Frame[] | null | undefined = undefined): LeakRecord {
     const t = this.table;
     const ctx = t.ctxOf(s);
     const rec: LeakRecord = {
@@ -480,8 +499,8 @@ export class Kmemleak {
       hex: hexBytes(this.bytesOf(t.start[s], Math.min(t.size[s], 32))),
       trace: t.trace[s],
     };
-    const frames = this.describe(t.trace[s]);
-    if (frames) rec.backtrace = frames;
+    const bt = frames === undefined ? this.describe(t.trace[s]) : frames;
+    if (bt) rec.backtrace = bt;
     return rec;
   }
 

@@ -22,4 +22,8 @@ export interface LeakRecord {
   trace: number;
   /** The backtrace, innermost first, when the engine has a describer. */
   backtrace?: Frame[];
+  /** SPEC §7, set by the triage (the embedding API's leaks()): Valgrind's definitely/indirectly lost. */
+  kind?: 'direct' | 'indirect';
+  /** SPEC §7: the index of the object's site in sites(). */
+  site?: number;
 }

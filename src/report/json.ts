@@ -1,7 +1,8 @@
 /**
  * The JSON report (SPEC §6): one object with the program's name, the leaks in report order and a
  * summary. Fields of SPEC §6 keep their meaning; frames also carry `funcIndex` (and `column` when
- * known), which SPEC allows ("more fields may be added").
+ * known), and `"inline": true` on a function inlined into the next frame, which SPEC allows
+ * ("more fields may be added").
  */
 
 import type { Frame } from '../symbolize/frame.js';
@@ -15,6 +16,8 @@ export interface JsonFrame {
   line?: number;
   column?: number;
   funcIndex: number;
+  /** A function inlined into the next frame (its offset, size and funcIndex are that frame's). */
+  inline?: true;
 }
 
 export interface JsonLeak {
@@ -41,6 +44,7 @@ export function jsonFrame(f: Frame): JsonFrame {
   if (f.line !== undefined) o.line = f.line;
   if (f.column !== undefined) o.column = f.column;
   o.funcIndex = f.funcIndex;
+  if (f.inline) o.inline = true;
   return o;
 }
 

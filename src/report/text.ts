@@ -3,7 +3,8 @@
  * control file, and its dump_object_info() for dump=ADDR. Addresses are 8 hex digits (wasm32);
  * frames print as %pS does (`func+0xoff/0xsize`), followed by ` file:line` when known; a frame
  * with no name prints `wasm-function[N]+0xoff/0xsize`; a raw frame (no describer) prints the
- * V8 way, `wasm-function[N]:0xMODULEOFFSET`.
+ * V8 way, `wasm-function[N]:0xMODULEOFFSET`; a function inlined into the next frame prints as the
+ * kernel's decode_stacktrace.sh shows one, `func file:line [inline]`.
  */
 
 import type { Frame } from '../symbolize/frame.js';
@@ -13,6 +14,11 @@ import { hexDumpLines, parseHexBytes } from './hexdump.js';
 export const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
 export function formatFrame(f: Frame): string {
+  // An inlined function, as the kernel's decoded stacks print it: no offset, ` [inline]` last.
+  if (f.inline) {
+    const where = f.file ? (f.line !== undefined ? ` ${f.file}:${f.line}` : ` ${f.file}`) : '';
+    return `${f.function ?? '(inlined)'}${where} [inline]`;
+  }
   const name = f.function ?? `wasm-function[${f.funcIndex}]`;
   let s = `${name}+0x${f.offset.toString(16)}/0x${f.size.toString(16)}`;
   if (f.file) s += f.line !== undefined ? ` ${f.file}:${f.line}` : ` ${f.file}`;

@@ -19,11 +19,18 @@ import {
   type DebugInfo, type DwarfSections,
 } from './dwarf-info.js';
 import { decodeLineTable, filePath, ROW_END_SEQUENCE, type LineTable } from './dwarf-line.js';
+import { InlineIndex } from './dwarf-inline.js';
 
 export interface SourceLocation {
   file: string;
   line: number;
   column?: number;
+}
+
+/** A function inlined at an address: its name and the position in it (file:line when known). */
+export interface InlinedFrame {
+  name: string | null;
+  location: SourceLocation | null;
 }
 
 const SCOPE_TAGS = new Set([TAG_namespace, TAG_class_type, TAG_structure_type, TAG_union_type, TAG_enumeration_type]);
@@ -55,10 +62,8 @@ export class Dwarf {
   private seqTable = new Uint32Array(0);
   private seqFirstRow = new Uint32Array(0);
   private seqLastRow = new Uint32Array(0); // the end_sequence row
-  // Top-level inlined code ranges, sorted by start, with their call sites.
-  private inlStart = new Float64Array(0);
-  private inlEnd = new Float64Array(0);
-  private inlOrder = new Uint32Array(0); // index into info.inlined
+  // Inlined code ranges (every level), sorted by start.
+  private inline: InlineIndex | null = null;
   private unitTable: (LineTable | null)[] = [];
 
   constructor(private readonly s: DwarfSections) {}
@@ -84,16 +89,8 @@ export class Dwarf {
       this.unitTable.push(t);
     }
     this.indexSequences();
-    this.indexInlined(info);
+    this.inline = new InlineIndex(info.inlined);
     return info;
-  }
-
-  private indexInlined(info: DebugInfo): void {
-    const t = info.inlined;
-    const order = t.start.map((_, i) => i).sort((a, b) => t.start[a]! - t.start[b]!);
-    this.inlOrder = Uint32Array.from(order);
-    this.inlStart = Float64Array.from(order, (i) => t.start[i]!);
-    this.inlEnd = Float64Array.from(order, (i) => t.end[i]!);
   }
 
   private indexSequences(): void {
@@ -177,21 +174,42 @@ export class Dwarf {
    * inlined subroutine (llvm-symbolizer's last frame), not the inlined code's own line.
    */
   private callSiteAt(address: number, bodyStart: number, bodyEnd: number): SourceLocation | null {
+    this.decode();
+    const chain = this.inline!.chainAt(address, bodyStart, bodyEnd);
+    return chain.length ? this.callSite(chain[chain.length - 1]!) : null;
+  }
+
+  /** Where an inlined subroutine (a node of the inline tree) was called from. */
+  private callSite(node: number): SourceLocation | null {
     const info = this.decode();
-    const starts = this.inlStart;
-    for (let i = upperBound(starts, address) - 1, tries = 0; i >= 0 && tries < 16; i--, tries++) {
-      const s = starts[i]!;
-      if (s < bodyStart) break;
-      if (s >= bodyEnd || address >= this.inlEnd[i]!) continue;
-      const k = this.inlOrder[i]!;
-      const t = this.unitTable[info.inlined.unit[k]!];
-      const file = t ? filePath(t, info.inlined.callFile[k]!) : null;
-      if (!file) return null;
-      const column = info.inlined.callColumn[k]!;
-      const line = info.inlined.callLine[k]!;
-      return column > 0 ? { file, line, column } : { file, line };
+    const t = info.inlined;
+    const line = t.callLine[node]!;
+    if (line <= 0) return null;
+    const table = this.unitTable[t.unit[node]!];
+    const file = table ? filePath(table, t.callFile[node]!) : null;
+    if (!file) return null;
+    const column = t.callColumn[node]!;
+    return column > 0 ? { file, line, column } : { file, line };
+  }
+
+  /**
+   * The functions inlined at `address`, innermost first, as llvm-symbolizer --inlining lists them
+   * before the real function: the innermost at the line table's position, each other one at the
+   * call site of the one inlined into it. Empty when no inlined code holds the address.
+   */
+  inlinedAt(address: number, bodyStart: number, bodyEnd: number): InlinedFrame[] {
+    const info = this.decode();
+    const chain = this.inline!.chainAt(address, bodyStart, bodyEnd);
+    const out: InlinedFrame[] = [];
+    for (let i = 0; i < chain.length; i++) {
+      const node = chain[i]!;
+      const origin = info.inlined.origin[node]!;
+      out.push({
+        name: origin >= 0 ? this.nameOf(origin) : null,
+        location: i === 0 ? this.lineAt(address, bodyStart, bodyEnd) : this.callSite(chain[i - 1]!),
+      });
     }
-    return null;
+    return out;
   }
 
   /** The line table's row for the address. */

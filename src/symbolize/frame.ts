@@ -14,6 +14,12 @@ export interface Frame {
   column?: number;
   /** Function index in the original binary (imports first). */
   funcIndex: number;
+  /**
+   * True for a function inlined into the real frame that follows it (DWARF's
+   * DW_TAG_inlined_subroutine): its file:line is the position in the inlined function; offset,
+   * size and funcIndex are the real frame's. Absent on real frames.
+   */
+  inline?: true;
 }
 
 /** Turns a stack-depot handle into frames, innermost first. */

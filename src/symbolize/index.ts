@@ -21,6 +21,12 @@
  *     llvm-symbolizer's outermost frame says), so the line always belongs to the named function.
  *     `file` is the path as the compiler recorded it (absolute when the build used absolute
  *     paths); reporters may shorten it.
+ *   sym.frames(funcIndex, moduleOffset): Frame[]
+ *     The functions inlined at that position (DWARF's inline tree), innermost first, each with
+ *     `inline: true`, its name and its own file:line (the innermost at the line table's position,
+ *     the others at the call site of the one inlined into them), then frame(funcIndex,
+ *     moduleOffset) itself: what llvm-symbolizer --inlining lists. Just [frame(...)] without
+ *     inlined code there.
  *   sym.functionName(funcIndex): string | null
  *   sym.sources(): ('name' | 'dwarf' | 'sourcemap')[]   the sources that describe this binary
  *   sym.sourceMappingURL(): string | null
@@ -176,6 +182,30 @@ export class Symbolizer {
       if (loc.column !== undefined) frame.column = loc.column;
     }
     return frame;
+  }
+
+  frames(funcIndex: number, moduleOffset: number): Frame[] {
+    const outer = this.frame(funcIndex, moduleOffset);
+    const def = this.definedIndex(funcIndex);
+    if (!this.dwarf || def < 0) return [outer];
+    const start = this.module.bodyStart[def]!;
+    const size = this.module.bodySize[def]!;
+    if (moduleOffset < start || moduleOffset >= start + size) return [outer];
+    const base = this.module.codeStart;
+    const inlined = this.dwarf.inlinedAt(moduleOffset - base, start - base, start + size - base);
+    if (!inlined.length) return [outer];
+    const out: Frame[] = [];
+    for (const f of inlined) {
+      const frame: Frame = { function: f.name, offset: outer.offset, size: outer.size, funcIndex, inline: true };
+      if (f.location) {
+        frame.file = f.location.file;
+        frame.line = f.location.line;
+        if (f.location.column !== undefined) frame.column = f.location.column;
+      }
+      out.push(frame);
+    }
+    out.push(outer);
+    return out;
   }
 
   /** Index among defined functions, or -1 for imports and unknown indexes. */

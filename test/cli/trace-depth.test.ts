@@ -64,7 +64,7 @@ describe('kmemleak run --trace-depth (process)', () => {
   it('0: the leak is reported with its backtrace header and no frame lines; 16: with frames', () => {
     const off = spawnCli(entry, ['run', '--trace-depth', '0', fixture('tool.wasm'), 'leak', '1']);
     expect(off.code).toBe(23);
-    expect(off.err).toMatch(/^kmemleak: 1 new suspected memory leaks \(see below\)\nunreferenced object 0x[0-9a-f]{8} \(size 10\):\n  comm "_start", pid \d+, jiffies \d+\n  hex dump \(first 10 bytes\):\n    4c 4c[^\n]*\n  backtrace \(crc [0-9a-f]{8}\):\n$/);
+    expect(off.err).toMatch(/^kmemleak: 1 new suspected memory leaks \(see below\)\nunreferenced object 0x[0-9a-f]{8} \(size 10\):\n  comm "_start", pid \d+, jiffies \d+\n  hex dump \(first 10 bytes\):\n    4c 4c[^\n]*\n  backtrace \(crc [0-9a-f]{8}\):\n  1 objects, 10 bytes at this site \(1 direct, 0 indirect\), retained 10 bytes\nkmemleak: summary: 10 bytes in 1 objects at 1 sites \(1 direct, 0 indirect\)\n$/);
     const full = spawnCli(entry, ['run', '--trace-depth=16', fixture('tool.wasm'), 'leak', '1']);
     expect(full.code).toBe(23);
     expect(full.err).toMatch(/  backtrace \(crc [0-9a-f]{8}\):\n    leak_one\+0x/);

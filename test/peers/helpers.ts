@@ -26,7 +26,9 @@ export async function runPeer(
   const out = openSync(outPath, 'w+');
   let err = '';
   try {
-    const o = toRunOptions(peer(module), args, { dir: [], env: [], ...opts.raw }, opts.env ?? {});
+    // Every object in the exit text (--report-objects), as these tests count objects; the per-site
+    // report is tested in test/triage/.
+    const o = toRunOptions(peer(module), args, { dir: [], env: [], reportObjects: true, ...opts.raw }, opts.env ?? {});
     const result = await runModule(o, { err: (t) => { err += t; }, stdout: out });
     return { result, err, out: readFileSync(outPath, 'utf8') };
   } finally {

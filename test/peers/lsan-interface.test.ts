@@ -35,6 +35,15 @@ describe('__lsan_disable / __lsan_enable', () => {
   });
 });
 
+describe('__lsan::ScopedDisabler (C++)', () => {
+  it('the new[] in its scope is never reported; the one after it is', async () => {
+    const r = await runPeer('lsan_scoped.wasm');
+    expect(sizes(r.err)).toEqual([18]);   // LSan: "Direct leak of 18 byte(s) in 1 object(s)"
+    expect(r.out).toBe('scoped: done\n');
+    expect(r.result.status).toBe(23);
+  });
+});
+
 describe('__lsan_do_leak_check', () => {
   it('with leaks: the final check runs now and ends the program with exitcode', async () => {
     const r = await runPeer(api, ['final']);

@@ -29,7 +29,9 @@ export async function run(module: string, args: string[] = [], o: Partial<RunOpt
   }
   let err = '';
   try {
-    const opts: RunOptions = { ...toRunOptions(module, args, { dir: [], env: [] }, {}), ...o };
+    // Every object in the exit text (--report-objects): these tests check what is detected; the
+    // per-site exit report has its own tests (test/triage/run.test.ts).
+    const opts: RunOptions = { ...toRunOptions(module, args, { dir: [], env: [] }, {}), reportObjects: true, ...o };
     const result = await runModule(opts, { err: (t) => { err += t; }, stdout: out, stderr: perr, ...(inFd !== undefined ? { stdin: inFd } : {}), ...(onStart ? { onStart } : {}) });
     return { result, err, out: readFileSync(outPath, 'utf8'), progErr: readFileSync(errPath, 'utf8') };
   } finally {

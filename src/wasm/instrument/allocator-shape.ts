@@ -12,6 +12,14 @@
  * dlmalloc and memset; realloc calls dlmalloc, dlfree and memcpy and touches the state;
  * aligned_alloc and posix_memalign call dlmalloc and dlmalloc's internal_memalign only.
  *
+ * Emscripten's dlmalloc (the same dlmalloc.c, built as Emscripten 3.1 links it) is the second
+ * flavour, tried when the first finds nothing: its sbrk reads the memory size (memory.size, or a
+ * tiny emscripten_get_heap_size) but grows it through emscripten_resize_heap (an import, a tiny
+ * function, or nothing when growth is off), and malloc, free, realloc are aliases of dlmalloc,
+ * dlfree, dlrealloc (no wrappers: the entry points are those functions themselves; a smaller
+ * dlrealloc, which calls try_realloc_chunk instead of inlining it). Both malloc and free must be
+ * certain for it.
+ *
  * Invariant (conservative): a wrong answer wraps a function that is not malloc and corrupts the
  * run, so every entry needs several independent pieces of evidence and every candidate set must
  * have exactly one member; any doubt returns fewer entries (none when dlmalloc itself is not
@@ -22,7 +30,11 @@ import {
   type WasmModule, type CallGraph, I32, funcType, memory0, walkInstructions, reachable,
 } from '../binary/index.js';
 
+/** wasi-libc's dlmalloc (wrappers around a static dlmalloc) or Emscripten's (aliases). */
+export type ShapeFlavour = 'wasi-libc' | 'emscripten';
+
 export interface ShapeMatch {
+  flavour: ShapeFlavour;
   /** Null when the program never calls malloc (only calloc, say): the wrapper is not linked. */
   malloc: number | null;
   free: number | null;
@@ -44,6 +56,10 @@ const DLMALLOC_MIN_BYTES = 2000;
 const DLFREE_MIN_BYTES = 800;
 const CALLOC_MAX_BYTES = 512;
 const REALLOC_MIN_BYTES = 200;
+/** Emscripten's dlrealloc calls try_realloc_chunk instead of inlining it (129-136 bytes). */
+const EMSCRIPTEN_REALLOC_MIN_BYTES = 64;
+/** emscripten_get_heap_size: `memory.size; i32.const 16; i32.shl` (7 bytes). */
+const HEAP_SIZE_HELPER_MAX_BYTES = 16;
 const ALIGNED_ALLOC_MAX_BYTES = 64;
 const POSIX_MEMALIGN_MAX_BYTES = 256;
 /** malloc_state is ~470 bytes on wasm32; its fields are touched as one cluster. */
@@ -145,10 +161,14 @@ function staticLow(m: WasmModule): number {
 }
 
 /**
- * The dlmalloc entry points of `m`, or null when the module does not carry wasi-libc's
- * allocator with certainty. `g` is the module's direct-call graph.
+ * The dlmalloc entry points of `m`, or null when the module does not carry wasi-libc's or
+ * Emscripten's allocator with certainty. `g` is the module's direct-call graph.
  */
 export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch | null {
+  return matchDlmalloc(m, g, 'wasi-libc') ?? matchDlmalloc(m, g, 'emscripten');
+}
+
+function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): ShapeMatch | null {
   const mem = memory0(m);
   if (!mem || mem.memory64 || m.bodies.length === 0) return null;
   const I = m.importedFuncCount;
@@ -160,10 +180,16 @@ export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch |
   for (let f = I; f < n; f++) facts[f] = bodyFacts(m, f, lo, hi);
   const fx = (f: number): BodyFacts | null => facts[f] ?? null;
 
-  // 1. sbrk: the one small (i32)->i32 function that both reads and grows the memory.
+  // 1. sbrk: the one small (i32)->i32 function that both reads and grows the memory (wasi-libc),
+  //    or reads its size, itself or through a tiny ()->i32 helper (Emscripten).
+  const heapSizeHelper = (c: number): boolean => {
+    const x = fx(c);
+    return !!x && x.memSize && x.bytes <= HEAP_SIZE_HELPER_MAX_BYTES && isType(m, c, 0, 1) && x.calls.length === 0;
+  };
   const sbrk = only(range(I, n).filter((f) => {
     const x = fx(f)!;
-    return x.memSize && x.memGrow && x.bytes <= SBRK_MAX_BYTES && isType(m, f, 1, 1) && !x.indirect;
+    if (x.bytes > SBRK_MAX_BYTES || !isType(m, f, 1, 1) || x.indirect) return false;
+    return flavour === 'wasi-libc' ? x.memSize && x.memGrow : x.memSize || x.calls.some(heapSizeHelper);
   }));
   if (sbrk === null) return null;
 
@@ -184,7 +210,9 @@ export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch |
   if (sbrkCallers.length !== 1) return null;
   const wrappers = range(I, n).filter((f) => fx(f)!.wrapperOf === dlmalloc && isType(m, f, 1, 1));
   if (wrappers.length > 1) return null;
-  const malloc = only(wrappers);
+  // Emscripten's malloc is dlmalloc itself: a wrapper means this is not its shape.
+  if (flavour === 'emscripten' && wrappers.length) return null;
+  const malloc = flavour === 'emscripten' ? dlmalloc : only(wrappers);
 
   // 4. dlfree: the one large (i32)->() function that cannot reach sbrk and names the same state.
   const dlfree = only(range(I, n).filter((f) => {
@@ -193,8 +221,9 @@ export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch |
     if (overlap(x.addrs, state) < SHARED_MIN_FIELDS) return false;
     return !reachable(g, [f])[sbrk];
   }));
-  const free = dlfree === null ? null
-    : only(range(I, n).filter((f) => fx(f)!.wrapperOf === dlfree && isType(m, f, 1, 0)));
+  const freeWrappers = dlfree === null ? [] : range(I, n).filter((f) => fx(f)!.wrapperOf === dlfree && isType(m, f, 1, 0));
+  if (flavour === 'emscripten' && (dlfree === null || freeWrappers.length)) return null;
+  const free = flavour === 'emscripten' ? dlfree : only(freeWrappers);
 
   // 5. calloc: (i32,i32)->i32, small, overflow-checked multiply (a mul and the 64 Ki test),
   //    calls dlmalloc (or malloc) once and otherwise only a memset-shaped (i32,i32,i32)->i32 function.
@@ -211,10 +240,14 @@ export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch |
   //    memcpy-shaped function, and touching the allocator's state itself.
   const realloc = dlfree === null ? null : only(range(I, n).filter((f) => {
     const x = fx(f)!;
-    if (f === dlmalloc || x.bytes < REALLOC_MIN_BYTES || !isType(m, f, 2, 1) || x.indirect) return false;
+    const minBytes = flavour === 'emscripten' ? EMSCRIPTEN_REALLOC_MIN_BYTES : REALLOC_MIN_BYTES;
+    if (f === dlmalloc || x.bytes < minBytes || !isType(m, f, 2, 1) || x.indirect) return false;
     if (!x.calls.some((c) => c === dlmalloc || c === malloc)) return false;
     if (!x.calls.some((c) => c === dlfree || c === free)) return false;
-    if (overlap(x.addrs, state) < 1) return false;
+    // Emscripten's dlrealloc leaves the state to try_realloc_chunk, an (i32,i32)->i32 it calls.
+    const viaChunk = flavour === 'emscripten' && x.calls.some((c) => c !== dlmalloc && isType(m, c, 2, 1) &&
+      !!fx(c) && overlap(fx(c)!.addrs, state) >= SHARED_MIN_FIELDS);
+    if (overlap(x.addrs, state) < 1 && !viaChunk) return false;
     return x.calls.some((c) => c !== dlmalloc && c !== malloc && isType(m, c, 3, 1) && !reachable(g, [c])[sbrk]);
   }));
 
@@ -257,7 +290,7 @@ export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch |
   // Something that allocates must be certain, and no function may play two parts.
   if (!allocating.length) return null;
   if (new Set(picked).size !== picked.length) return null;
-  return { malloc, free, calloc, realloc, aligned_alloc, posix_memalign, sbrk, dlmalloc, dlfree, memalign };
+  return { flavour, malloc, free, calloc, realloc, aligned_alloc, posix_memalign, sbrk, dlmalloc, dlfree, memalign };
 }
 
 function range(a: number, b: number): number[] {

@@ -9,7 +9,8 @@
  * Lookup order (first source that names any allocator wins, per function name): an explicit
  * `opts.allocator` map (then nothing else is searched), the name section, DWARF subprograms (for
  * binaries whose name section was stripped but whose debug info kept code addresses), the
- * exports, and last (only when none of those named anything) wasi-libc's dlmalloc recognised by
+ * exports, then dlmalloc's own names (dlmalloc, dlfree, ...: Emscripten's allocator, whose malloc
+ * is an alias the name section does not show) when no C entry point has its own name, and last (only when none of those named anything) wasi-libc's dlmalloc recognised by
  * its code shape (allocator-shape.ts). C++ and Rust functions are wrapped only when they do not
  * reach a wrapped C allocator through direct calls (libc++'s operator new calls malloc: wrapping
  * malloc suffices).
@@ -36,6 +37,13 @@ export interface AllocatorSpec {
   name: string;
   /** Other spellings: wasm-ld writes demangled C++ names into the name section. */
   aliases: string[];
+  /**
+   * dlmalloc's own name for a C entry point (dlmalloc, dlfree, ...). Emscripten's dlmalloc.c
+   * defines malloc as an alias of dlmalloc, and the name section and DWARF call the one
+   * function dlmalloc; wasi-libc's malloc is a wrapper calling a static dlmalloc. So a dl name
+   * is used only when no C entry point is found under its own name (findAllocators).
+   */
+  dlName?: string;
   family: AllocFamily;
   shape: AllocShape;
   /** Expected parameter count (all i32 on wasm32). */
@@ -44,8 +52,16 @@ export interface AllocatorSpec {
 }
 
 const specs: AllocatorSpec[] = [];
+/** C entry points that dlmalloc also defines under a `dl` prefix. */
+const DL_NAMES = new Set(['malloc', 'calloc', 'realloc', 'free', 'memalign', 'posix_memalign', 'valloc', 'pvalloc']);
+
 function add(family: AllocFamily, names: string[], shape: AllocShape, params: number, returns: boolean): void {
-  for (const name of names) specs.push({ name, aliases: family === 'cxx' ? [demangleOperator(name)] : [], family, shape, params, returns });
+  for (const name of names) {
+    specs.push({
+      name, aliases: family === 'cxx' ? [demangleOperator(name)] : [], family, shape, params, returns,
+      ...(family === 'c' && DL_NAMES.has(name) ? { dlName: `dl${name}` } : {}),
+    });
+  }
 }
 
 /**
@@ -214,6 +230,21 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
           found.push({ name: spec.name, index, family: spec.family, shape: spec.shape, source });
         }
         break;
+      }
+    }
+    // Emscripten's dlmalloc: malloc is an alias of dlmalloc, named dlmalloc (see dlName).
+    if (!found.some((e) => e.family === 'c')) {
+      for (const spec of specs) {
+        if (!spec.dlName) continue;
+        for (const [source, map] of sources) {
+          const index = map.get(spec.dlName);
+          if (index === undefined || !typeMatches(m, index, spec)) continue;
+          if (!taken.has(index)) {
+            taken.add(index);
+            found.push({ name: spec.name, index, family: spec.family, shape: spec.shape, source });
+          }
+          break;
+        }
       }
     }
     // C++/Rust entry points that reach a C allocator are covered by its wrapper.

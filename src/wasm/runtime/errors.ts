@@ -9,10 +9,13 @@
 export class InputError extends Error {
   /** The process exit status to use: 1 for bad input, 2 for command-line usage. */
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  /** Whether the command line adds its usage hint (usage errors about the options themselves). */
+  readonly usageHint: boolean;
+  constructor(message: string, exitCode = 1, usageHint = exitCode === 2) {
     super(message);
     this.name = 'InputError';
     this.exitCode = exitCode;
+    this.usageHint = usageHint;
   }
 }
 

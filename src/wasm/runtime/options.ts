@@ -49,6 +49,16 @@ export interface RunOptions {
    * 0 is stacks off: no stack is captured, leaks and warnings are reported with no backtrace.
    */
   traceDepth?: number;
+  /** --suppressions FILE (repeatable): LeakSanitizer suppression files, in order (SPEC §7). */
+  suppressions?: string[];
+  /** --baseline FILE: an earlier --json report; its sites do not fail the run. */
+  baseline?: string;
+  /** --sarif FILE: the sites as SARIF 2.1.0. */
+  sarif?: string;
+  /** --report-objects: the exit text lists every object, not one record per site. */
+  reportObjects?: boolean;
+  /** The tool's version, for SARIF (the command line sets it). */
+  toolVersion?: string;
   /**
    * Calling-context instrumentation (default true). Off, every allocation captures its stack:
    * slower, for measurements and tests; not a command-line option.

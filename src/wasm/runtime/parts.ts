@@ -141,7 +141,9 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
       describe(trace: number): Frame[] {
         const words = engine.depot.frames(trace);
         const out: Frame[] = [];
-        for (let i = 0; i + 1 < words.length; i += 2) out.push(names.frame(words[i]!, words[i + 1]!));
+        for (let i = 0; i + 1 < words.length; i += 2) {
+          for (const f of names.frames(words[i]!, words[i + 1]!)) out.push(f);   // inlined functions first
+        }
         return out;
       },
     },

@@ -1,22 +1,28 @@
 /**
- * Why: the reports at exit (SPEC §6): kmemleak's text report to stderr or --report FILE, and
- * the JSON report with --json FILE. Paths are checked for writability before the program runs
+ * Why: the reports at exit (SPEC §6, §7): the text report to stderr or --report FILE, the JSON
+ * report with --json FILE, SARIF with --sarif FILE, all from one triage of the leaks. Paths are checked for writability before the program runs
  * (without creating anything), so a typo in a path costs one line, not a whole run.
  *
- * Invariants: the text is engine.read()'s (without its length limit); the JSON is src/report/json.ts's shape with
- * `program` = the module's file name; a --report or --json file is written even when there is
+ * Invariants: the text is one kmemleak record per site (every object, as engine.read() lists them,
+ * with --report-objects) and the summary (src/report/exit-text.ts); the JSON is
+ * src/report/json-sites.ts's shape with `program` = the module's file name; a --report or --json file is written even when there is
  * nothing to report (an empty report, `"leaks": []`), so a stale file never survives a run.
  */
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kmemleak } from '../../engine/index.js';
-import { JsonReportWriter } from '../../report/json.js';
+import { emptyLeakGraph } from '../../engine/leak-graph.js';
+import { writeExitText, type ExitTextSource } from '../../report/exit-text.js';
+import { writeJsonSites } from '../../report/json-sites.js';
+import { buildSarif } from '../../report/sarif.js';
+import type { TriageInputs } from '../../triage/inputs.js';
+import { describeOnce, triage, type Triage } from '../../triage/triage.js';
 import { InputError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 
 /** One-line error now when a report path cannot be written (nothing is created or truncated). */
 export function checkReportFiles(opts: RunOptions): void {
-  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json]] as const) {
+  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json], ['--sarif', opts.sarif]] as const) {
     if (path === undefined) continue;
     let why = '';
     try {
@@ -38,66 +44,88 @@ export function checkReportFiles(opts: RunOptions): void {
 /** Text is handed on once this much has gathered (a few hundred objects' worth). */
 const CHUNK = 1 << 20;
 
+/** What a report found: objects reported, and those outside the baseline (the exit status's). */
+export interface ReportCounts {
+  leaks: number;
+  newLeaks: number;
+}
+
+/** What shapes a report beyond RunOptions: the triage's inputs and LSan's settings. */
+export interface ReportSettings {
+  inputs: TriageInputs;
+  /** At most this many records (sites, or objects with reportObjects) are listed; 0: all (LSan's max_leaks). */
+  maxLeaks?: number;
+  /** Every object instead of one record per site (--report-objects, LSan's report_objects). */
+  reportObjects?: boolean;
+}
+
+/** The leaks now, triaged (src/triage/): sites, kinds, suppressions, baseline. */
+function triageLeaks(engine: Kmemleak, program: string, s: ReportSettings, empty: boolean): { t: Triage; src: ExitTextSource } {
+  const describe = describeOnce((h) => engine.describer?.describe(h) ?? []);
+  const graph = empty ? emptyLeakGraph() : engine.leakGraph();
+  const t = triage(graph, describe, {
+    suppressions: s.inputs.suppressions,
+    module: program,
+    ...(s.inputs.baseline ? { baseline: s.inputs.baseline } : {}),
+  });
+  return { t, src: { record: (i: number) => engine.leakRecord(graph.slots[i]!), describe } };
+}
+
 /**
- * Writes the reports, an object at a time (a report of millions of objects does not fit in one
- * JS string); returns the number of objects reported.
+ * The final reports: the text (one record per site with its counts line, or every object with
+ * --report-objects; the summary line; LSan's suppressions table), --json, --sarif. Each is
+ * written a piece at a time (a report of millions of objects does not fit in one JS string).
+ * `empty`: no check ran (LSan's _exit(), leak_check_at_exit=0): the files are written empty.
  */
 export function writeReports(
-  engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string,
-  /** At most this many objects are listed (LSan's max_leaks; 0: all). */
-  maxLeaks = 0,
-  /** No check ran (LSan's _exit(), leak_check_at_exit=0): files are written empty. */
-  empty = false,
-): number {
-  let textFd = -1;
-  let jsonFd = -1;
+  engine: Kmemleak, opts: RunOptions, err: (text: string) => void, program: string, s: ReportSettings, empty = false,
+): ReportCounts {
+  const fds: number[] = [];
+  const open = (path: string): number => {
+    const fd = openSync(path, 'w');
+    fds.push(fd);
+    return fd;
+  };
   try {
-    if (opts.report !== undefined) textFd = openSync(opts.report, 'w');
-    if (opts.json !== undefined) jsonFd = openSync(opts.json, 'w');
-    const text = chunked(textFd >= 0 ? (t) => writeAll(textFd, t) : err);
-    const jsonOut = jsonFd >= 0 ? chunked((t) => writeAll(jsonFd, t)) : null;
-    const json = jsonOut ? new JsonReportWriter(program, jsonOut.add) : null;
-    let shown = 0;
-    const count = empty ? 0 : engine.eachLeak((rec, leakText) => {
-      if (maxLeaks > 0 && shown >= maxLeaks) return;
-      shown++;
-      text.add(leakText);
-      json?.leak(rec);
+    const { t, src } = triageLeaks(engine, program, s, empty);
+    const text = chunked(opts.report !== undefined ? toFd(open(opts.report)) : err);
+    writeExitText(t, src, text.add, {
+      objects: s.reportObjects === true,
+      maxRecords: s.maxLeaks ?? 0,
+      ...(opts.baseline !== undefined ? { baseline: opts.baseline } : {}),
     });
-    if (count > shown && shown > 0) text.add(maxLeaksLine(count, maxLeaks));
     text.flush();
-    if (json && jsonOut) {
-      json.end();
-      jsonOut.flush();
+    if (opts.json !== undefined) {
+      const json = chunked(toFd(open(opts.json)));
+      writeJsonSites(program, t, src, json.add);
+      json.flush();
     }
-    return count;
+    if (opts.sarif !== undefined) {
+      const sarif = buildSarif({ program, sites: t.sites, toolVersion: opts.toolVersion ?? 'unknown' });
+      writeAll(open(opts.sarif), JSON.stringify(sarif, null, 2) + '\n');
+    }
+    return { leaks: t.summary.objects, newLeaks: t.newObjects };
   } catch (e) {
     throw new InputError(`cannot write the report: ${oneLine(e)}`);
   } finally {
-    if (textFd >= 0) closeSync(textFd);
-    if (jsonFd >= 0) closeSync(jsonFd);
+    for (const fd of fds) closeSync(fd);
   }
 }
 
-function maxLeaksLine(count: number, maxLeaks: number): string {
-  return `kmemleak: ${count - maxLeaks} more leaked objects not shown (max_leaks=${maxLeaks})\n`;
+/**
+ * The text report of the leaks now, to `err` (a check the program asked for while it runs:
+ * LSan's recoverable check prints the whole report each time).
+ */
+export function printLeaks(engine: Kmemleak, err: (text: string) => void, program: string, s: ReportSettings): ReportCounts {
+  const { t, src } = triageLeaks(engine, program, s, false);
+  const text = chunked(err);
+  writeExitText(t, src, text.add, { objects: s.reportObjects === true, maxRecords: s.maxLeaks ?? 0 });
+  text.flush();
+  return { leaks: t.summary.objects, newLeaks: t.newObjects };
 }
 
-/**
- * The text of every object leaked now, to `err` (a check the program asked for while it runs:
- * LSan's recoverable check prints the whole report each time). Returns how many there are.
- */
-export function printLeaks(engine: Kmemleak, maxLeaks: number, err: (text: string) => void): number {
-  const text = chunked(err);
-  let shown = 0;
-  const count = engine.eachLeak((_rec, leakText) => {
-    if (maxLeaks > 0 && shown >= maxLeaks) return;
-    shown++;
-    text.add(leakText);
-  });
-  if (count > shown && shown > 0) text.add(maxLeaksLine(count, maxLeaks));
-  text.flush();
-  return count;
+function toFd(fd: number): (text: string) => void {
+  return (t) => writeAll(fd, t);
 }
 
 /** Gathers text and hands it to `out` in pieces of about CHUNK characters (never an empty one). */

@@ -22,7 +22,7 @@ import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './o
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
 import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
-import { checkReportFiles, printLeaks, writeReports } from './reports.js';
+import { checkReportFiles, printLeaks, writeReports, type ReportSettings } from './reports.js';
 import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
@@ -30,6 +30,10 @@ import { createWasi } from './wasi-host.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { isPeerImport, peerImportsOff, Peers } from '../../peers/peers.js';
 import { Kmemleak } from '../../engine/index.js';
+import { BaselineError } from '../../triage/baseline.js';
+import { loadTriageInputs, readSuppressionFile } from '../../triage/inputs.js';
+import { programSuppressions } from '../../triage/program-suppressions.js';
+import { SuppressionError } from '../../triage/suppressions.js';
 
 export interface RunIO {
   /** kmemleak's own messages (warnings, the text report, the summary line). */
@@ -87,6 +91,17 @@ function checkImports(info: ModuleInfo, what: string, wasi: Record<string, unkno
   }
 }
 
+/** A bad suppression or baseline file is a usage error: one line naming file and line, exit 2. */
+function triageInputsOf<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof SuppressionError) throw new InputError(`suppressions: ${e.message}`, 2, false);
+    if (e instanceof BaselineError) throw new InputError(`--baseline: ${e.message}`, 2, false);
+    throw e;
+  }
+}
+
 function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssembly.Module {
   try {
     return new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>);
@@ -141,6 +156,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   checkImports(info, what, host.imports, disabledAnnotationImports());
   compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
+  const triageInputs = triageInputsOf(() => loadTriageInputs(opts.suppressions ?? [], opts.baseline));
 
   let prepared: ReturnType<typeof prepareModule>;
   try {
@@ -151,7 +167,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     // kmemleak, and one line at the end says nothing was tracked and how to name an allocator.
     // The report files are written empty, so a stale one never survives the run.
     const result = await runUntracked(original, info, host, io, what);
-    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module));
+    writeReports(new Kmemleak({ scanPeriodSecs: 0 }), opts, io.err, basename(opts.module), { inputs: triageInputs });
     io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
     return result;
   }
@@ -166,12 +182,23 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   let poll: (() => void) | null = null;
   let lastNew = 0;
   let trap: Error | null = null;
+  const program = basename(opts.module);
+  let reported = 0;
+  const reportSettings = (maxLeaks: number): ReportSettings => ({
+    inputs: triageInputs, maxLeaks, reportObjects: opts.reportObjects === true || peers.settings.reportObjects,
+  });
   const peers: Peers = new Peers({
     engine, opts, imports: info.imports, staticRoots: prepared.staticRoots,
     flush: () => { wiring?.eventLog?.flush(); },
     scan: () => { lastNew = engine.exitScan(); },
-    printLeaks: () => printLeaks(engine, peers.settings.maxLeaks, io.err),
-    writeFinal: (maxLeaks) => writeReports(engine, opts, io.err, basename(opts.module), maxLeaks),
+    // Only leaks that are neither suppressed nor in the baseline count for LSan's verdicts and the
+    // exit status (SPEC §7); `reported` keeps how many objects the final report listed.
+    printLeaks: () => printLeaks(engine, io.err, program, reportSettings(peers.settings.maxLeaks)).newLeaks,
+    writeFinal: (maxLeaks) => {
+      const r = writeReports(engine, opts, io.err, program, reportSettings(maxLeaks));
+      reported = r.leaks;
+      return r.newLeaks;
+    },
     die: (status) => host.exit(status),
     ignoreAllocations: (delta) => w.ignoreAllocations(delta),
     traceHere: () => w.annotationTrace(),
@@ -250,6 +277,11 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
   };
+  // Suppressions in LSan's order: files first (--suppressions, then LSAN_OPTIONS' or the program's
+  // __lsan_default_options' suppressions=FILE), then the program's __lsan_default_suppressions().
+  const lsanFile = peers.settings.suppressions;
+  if (lsanFile) triageInputs.suppressions.push(...triageInputsOf(() => readSuppressionFile(lsanFile)));
+  triageInputs.suppressions.push(...triageInputsOf(() => programSuppressions(instance.exports, () => memory.buffer)));
   await io.onStart?.(session);
 
   let programStatus: number | null = null;
@@ -271,13 +303,13 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   // (__lsan_do_leak_check may have run it). Report files are written in every case.
   const checks = peers.checks;
   const due = peers.exitCheckDue(trap !== null);
-  const leaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
+  const unknownLeaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
   // No check wrote the report files (_exit, leak_check_at_exit=0, checks turned off): empty ones.
-  if (!checks.reportsWritten) writeReports(engine, opts, io.err, basename(opts.module), 0, true);
+  if (!checks.reportsWritten) writeReports(engine, opts, io.err, program, reportSettings(0), true);
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
-  const unnamed = leaks > 0 || trap ? names.unnamedReason() : null;
+  const unnamed = reported > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
   const exitcode = peers.settings.exitcode;
-  const status = trap ? TRAP_EXIT : checks.diedWith ?? (leaks > 0 && exitcode !== 0 ? exitcode : programStatus!);
-  return { status, programStatus, trapped: trap !== null, leaks, newLeaks: lastNew, captures: traces.captures, contexts: traces.contexts };
+  const status = trap ? TRAP_EXIT : checks.diedWith ?? (unknownLeaks > 0 && exitcode !== 0 ? exitcode : programStatus!);
+  return { status, programStatus, trapped: trap !== null, leaks: reported, newLeaks: lastNew, captures: traces.captures, contexts: traces.contexts };
 }
