@@ -1,5 +1,6 @@
 // The browser demo: instantiate leaky.wasm through kmemleak, run it on the WASI shim, scan at
-// exit, show the report. kmemleak.js is the browser bundle (node scripts/bundle-browser.mjs),
+// exit, show the report, and the HTML report's view of it (the page `kmemleak run --html` writes)
+// in an iframe, redrawn after each scan. kmemleak.js is the browser bundle (node scripts/bundle-browser.mjs),
 // served next to this page by scripts/serve-demo.mjs. window.demo holds the last run's results
 // (the end-to-end test reads it).
 import kmemleak, { WasiShim } from './kmemleak.js';
@@ -36,6 +37,7 @@ async function run(count) {
 function show(k) {
   const text = k.read();
   $('report').textContent = text || '(no leaks)';
+  $('view').srcdoc = kmemleak.htmlReport(k, 'leaky.wasm');
 }
 
 $('run').onclick = () => run(Number($('count').value) || 0).catch(fail);

@@ -31,9 +31,11 @@
 import { prepare, type DetectorOptions, type Prepared } from './detector.js';
 import { KmemleakHandle } from './handle.js';
 import { exportAliasesFromGlue } from './emscripten-glue.js';
+import { htmlReport } from './html-report.js';
 
 export { KmemleakHandle } from './handle.js';
 export { WasiShim, WasiExit, type WasiShimOptions } from './wasi.js';
+export { htmlReport, type HtmlReportSource } from './html-report.js';
 export type { DetectorOptions } from './detector.js';
 export type { LeakRecord } from '../engine/index.js';
 export type { Frame } from '../symbolize/frame.js';
@@ -269,5 +271,5 @@ export async function emscripten<T extends object>(
   return { module, kmemleak: h };
 }
 
-const kmemleak = { instantiate, wrapWebAssembly, emscripten, instantiateWasmHook };
+const kmemleak = { instantiate, wrapWebAssembly, emscripten, instantiateWasmHook, htmlReport };
 export default kmemleak;

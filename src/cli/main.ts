@@ -60,6 +60,7 @@ function buildProgram(io: CliIO, env: NodeJS.ProcessEnv, result: { code: number 
     .option('--suppressions <file>', 'LeakSanitizer suppressions (leak:PATTERN lines); repeatable', collect)
     .option('--baseline <file>', 'an earlier --json report: its sites are known, listed last, and do not fail the run')
     .option('--sarif <file>', 'write the leak sites as SARIF 2.1.0 to FILE')
+    .option('--html <file>', 'write the report as one self-contained HTML page to FILE')
     .option('--report-objects', 'list every leaked object at exit, not one record per site');
   addLsanOptions(run);
   run

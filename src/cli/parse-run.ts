@@ -32,6 +32,7 @@ export interface RawRunOptions {
   suppressions?: string[];
   baseline?: string;
   sarif?: string;
+  html?: string;
   reportObjects?: boolean;
   /** The LeakSanitizer table's options (src/peers/lsan-flags.ts), by commander attribute name. */
   [lsanOption: string]: unknown;
@@ -132,6 +133,7 @@ export function toRunOptions(module: string, args: string[], raw: RawRunOptions,
   if (raw.suppressions !== undefined) opts.suppressions = raw.suppressions;
   if (raw.baseline !== undefined) opts.baseline = raw.baseline;
   if (raw.sarif !== undefined) opts.sarif = raw.sarif;
+  if (raw.html !== undefined) opts.html = raw.html;
   if (raw.reportObjects === true) opts.reportObjects = true;
   return opts;
 }

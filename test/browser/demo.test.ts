@@ -106,6 +106,31 @@ describe.skipIf(!haveChromium)('browser demo in headless Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  /** The HTML report's page in the demo's iframe (srcdoc), once it has drawn its sites. */
+  async function view() {
+    await page.waitForFunction(() => {
+      const d = (document.getElementById('view') as HTMLIFrameElement | null)?.contentDocument;
+      return !!d && d.querySelectorAll('.site').length > 0;
+    });
+    return page.frame({ url: 'about:srcdoc' })!;
+  }
+
+  it('shows the same leaks in the HTML report view: sites by retained bytes, the biggest highlighted in the icicle', async () => {
+    const f = await view();
+    // the lost entries (direct, each retaining its name) before their names (indirect only)
+    const titles = await f.$$eval('.site .title', (els) => els.map((e) => e.textContent));
+    expect(titles[0]).toBe('memory leak in new_entry');
+    expect(await f.textContent('.site .counts')).toMatch(/^3 objects, 36 bytes \(3 direct, 0 indirect\), retained \d+ bytes$/);
+    expect(await f.textContent('#summary')).toMatch(/ in 6 objects at 2 sites \(3 direct, 3 indirect\)$/);
+    const r = await page.evaluate(() => (window as unknown as { demo: DemoResult }).demo);
+    const site0 = r.leaks.find((l) => l.size === 12)!.backtrace!.map((b) => b.function);
+    expect(await f.$$eval('#flame .box.hl', (els) => els.map((e) => e.textContent))).toEqual(site0.slice().reverse());
+    await f.click('.site summary');
+    await f.waitForSelector('.site .obj');   // drawn on the (asynchronous) toggle event
+    expect(await f.$$eval('.site .obj', (els) => els.length)).toBe(3);
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('runs again with another count from the page, and rescans on demand', async () => {
     await page.fill('#count', '10');
     await page.evaluate(() => {
@@ -120,5 +145,9 @@ describe.skipIf(!haveChromium)('browser demo in headless Chromium', () => {
     const again = await page.evaluate(() => (window as unknown as { demo: DemoResult }).demo);
     expect(again.rescanned).toBe(0); // report-once: nothing new
     expect(again.report).toBe(r.report);
+    // the view was redrawn for this run's 10 leaks
+    await page.waitForFunction(() =>
+      /in 10 objects at/.test((document.getElementById('view') as HTMLIFrameElement).contentDocument?.getElementById('summary')?.textContent ?? ''));
+    expect(consoleErrors).toEqual([]);
   });
 });

@@ -84,6 +84,7 @@ describe.skipIf(!haveChromium)('HTML report in headless Chromium', () => {
     expect(await page.$$eval('#flame .box', (els) => els.length)).toBe(1 + 1 + 3 + 2 + 1);
 
     await page.click('.site[data-site="0"] summary');
+    await page.waitForSelector('.site[data-site="0"] .obj');   // drawn on the (asynchronous) toggle event
     expect(await page.$$eval('.site[data-site="0"] .obj', (els) => els.length)).toBe(100);
     const first = await page.textContent('.site[data-site="0"] .obj');
     expect(first).toContain('unreferenced object 0x');
@@ -116,6 +117,28 @@ describe.skipIf(!haveChromium)('HTML report in headless Chromium', () => {
     const first = await page.$eval('.site', (e) => [e.querySelector('.title')!.textContent, e.querySelector('.counts')!.textContent]);
     expect(first[1]).toMatch(/^1 object, 2,048 bytes \(kinds unknown/);
     expect(['memory leak in map_create', 'memory leak in eth_rx_fill']).toContain(first[0]);
+    expect(errors).toEqual([]);
+  });
+
+  it('kmemleak run --html: the demo program\'s leaks by retained bytes, with kinds, file:line frames', async () => {
+    const file = path.join(tmp, 'run.html');
+    const r = await cli(['run', '--html', file, '--report', path.join(tmp, 'run.txt'), path.join(ROOT, 'examples/leaks.wasm')]);
+    expect(r.code).toBe(23);
+    await page.goto('file://' + file, { waitUntil: 'load' });
+    expect(await page.textContent('#summary')).toBe('252 bytes in 6 objects at 3 sites (3 direct, 3 indirect)');
+    expect(await page.$$eval('.site .title', (els) => els.map((e) => e.textContent))).toEqual([
+      'memory leak in make_greeting', 'memory leak in make_cycle', 'memory leak in build_list',
+    ]);
+    expect(await page.$$eval('#flame .box.hl', (els) => els.map((e) => e.textContent))).toEqual([
+      '_start.command_export', '_start', '__original_main', 'make_greeting',
+    ]);
+    await page.click('.site[data-site="2"] summary');
+    await page.waitForSelector('.site[data-site="2"] .objhead');   // drawn on the (asynchronous) toggle event
+    expect(await page.$$eval('.site[data-site="2"] .objhead', (els) => els.map((e) => e.textContent!.replace(/0x[0-9a-f]+/, 'ADDR')))).toEqual([
+      // allocation order: build_list prepends, so the last node allocated is the head, the one nothing reported points to
+      'unreferenced object ADDR (size 24), indirect', 'unreferenced object ADDR (size 24), indirect', 'unreferenced object ADDR (size 24), direct',
+    ]);
+    expect(await page.textContent('.site[data-site="2"] ol.frames')).toContain('build_list leaks.c:38');
     expect(errors).toEqual([]);
   });
 });

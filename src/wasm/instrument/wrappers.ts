@@ -165,7 +165,15 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       call(isFree ? ix.hookFree : ix.hookAlloc);
     };
     if (ix.known < 0 || ix.ctxGlobal < 0) { slow(); return; }
-    // H = C == cached context ? cached handle : known(C), which is cached unless -1.
+    knownHandle();
+    op(IF); op(VOID);
+    appendEvent(ptr, isFree, 1);
+    op(ELSE);
+    slow();
+    op(END);
+  };
+  /** H = C == cached context ? cached handle : known(C), which is cached unless -1; leaves H != -1. */
+  const knownHandle = (): void => {
     lget(C); gget(ix.cacheCtxGlobal); op(I64_EQ);
     op(IF); op(I32);
     gget(ix.cacheHandleGlobal);
@@ -180,8 +188,26 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     op(END);
     ltee(H);
     i32c(-1); op(I32_NE);
+  };
+  /**
+   * Records a realloc that returned R (not 0): when the context is known, a free of `old` (when
+   * not 0) and an allocation of [R, R+size) in the log, as the hook would replay them; else the
+   * hook. A realloc that grows a block in place (old == R) twice in one batch cancels its
+   * previous allocation event in place, like a malloc/free pair.
+   */
+  const reallocRecord = (old: number, size: number): void => {
+    const slow = (): void => { lget(old); lget(R); lget(size); ctxArgs(); call(ix.hookRealloc); };
+    if (ix.known < 0 || ix.ctxGlobal < 0) { slow(); return; }
+    knownHandle();
     op(IF); op(VOID);
-    appendEvent(ptr, isFree, 1);
+    lget(old);
+    op(IF); op(VOID);
+    op(BLOCK); op(VOID);
+    appendEvent(old, true, 0);
+    op(END);
+    op(END);
+    lget(size); lset(S);
+    appendEvent(R, false, 0);
     op(ELSE);
     slow();
     op(END);
@@ -221,7 +247,7 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       outermostOnly();
       lget(R);
       op(IF); op(VOID);
-      lget(shape.ptr); lget(R); lget(shape.size); ctxArgs(); call(ix.hookRealloc);
+      reallocRecord(shape.ptr, shape.size);
       op(ELSE);
       lget(shape.size); op(I32_EQZ);
       lget(shape.ptr); i32c(0); op(I32_NE);

@@ -8,7 +8,8 @@
  *   known-context table  KNOWN_CAPACITY entries of 16 bytes: context (i64), trace handle + 1 (i32,
  *                        0 = empty). Written only here (remember), read by the wrappers.
  *   event log            LOG_CAPACITY events of 12 bytes: ptr, size (0xffffffff = free), handle.
- *                        Written by the wrappers, drained only here (flush).
+ *                        Written by the wrappers, drained only here (checkpoint, flush).
+ *   pending table        the cancel pass's hash (cancel-kernel.ts), PENDING_BYTES; only ours.
  *
  * They live in one block the host takes from the program's own malloc, unwrapped (the rewriter
  * exports it), at the first allocation hook: any other place could be claimed by the allocator
@@ -25,41 +26,51 @@
  * - A context enters the table only after its stack was captured while live, so every logged
  *   handle is the exact backtrace of its event; a free's handle is its caller's, for warnings.
  * - flush allocates no JS objects.
- * - A block allocated and freed within one batch never reaches the engine (flush cancels the
- *   pair): no scan can run between the two (scans flush first), so the engine could not have
- *   seen it anyway, and a malloc/free churn costs the engine nothing. A free whose allocation is
- *   not in the batch (an older block, or a double free) is replayed, warnings included.
+ * - A block allocated and freed within one window never reaches the engine (the cancel pass
+ *   drops the pair): no scan can run between the two (scans flush first), so the engine could not
+ *   have seen it anyway, and a malloc/free churn costs the engine nothing. A free whose allocation
+ *   is not in the window (an older block, or a double free) is replayed, warnings included. The
+ *   pass runs in WebAssembly over the program's memory (cancel-kernel.ts: in JavaScript it was
+ *   the largest cost of random-lifetime churn), at each safe point over the events logged since
+ *   the last one; the window itself is replayed only when full or HOLD_MS old (checkpoint), or
+ *   when anything needs the engine current (flush). Its events get their creation time then.
+ * - The wrappers cancel a pair in place only after their `start` global, which is where the
+ *   cancel pass stopped: an event the pass has indexed is never moved or overwritten before the
+ *   window is replayed (the table names events by their index in the window).
  */
+
+import { CANCELLED, FREE, PENDING_BYTES, cancelKernel, cancelPairsReference, type CancelFn } from './cancel-kernel.js';
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
 export const KNOWN_CAPACITY = 1 << 14;
 /**
- * Events the log can hold. Large, so that the blocks a program builds and tears down within a few
- * thousand allocations (a std::map, a parse tree) are allocated and freed within one batch, where
- * flush cancels the pair and the engine never sees either (containers workload: ~0.55 -> ~0.46 s).
- * 16384 events take 192 KiB.
+ * Events the log can hold: its window. Large, so that blocks a program builds and tears down
+ * within a few thousand allocations (a std::map, a parse tree, an interpreter's young objects,
+ * random-lifetime churn) are allocated and freed within one window, where the cancel pass drops
+ * the pair and the engine never sees either (containers: ~0.55 -> ~0.46 s at 16384; random churn
+ * over 1024 slots: 1 block in 16 reaches the engine at 32768, 1 in 8 at 16384). The window is
+ * replayed when the next batch might not fit in it, or when its events are HOLD_MS old (so
+ * creation times stay close). 32768 events take 384 KiB (the index must fit 16 bits).
  */
-export const LOG_CAPACITY = 16384;
+export const LOG_CAPACITY = 32768;
+/** The largest batch between two safe points. */
+const MAX_BATCH = 16384;
+/** A window is replayed at the first safe point after this long (ms), full or not. */
+const HOLD_MS = 20;
 /**
- * A flush is also the host's chance to run a due automatic scan or answer the control file
- * (AutoScan.tick), so the log is not always filled: after each flush the next batch is sized to
- * what the program logs in about FLUSH_EVERY_MS at its recent rate, between MIN_BATCH events and
- * LOG_CAPACITY. An allocation-heavy loop gets full batches; a program that allocates now and then
+ * A safe point (the wrappers' flush hook: checkpoint) is also the host's chance to run a due
+ * automatic scan or answer the control file (AutoScan.tick), so the log is not always filled:
+ * after each one the next batch is sized to what the program logs in about FLUSH_EVERY_MS at its
+ * recent rate, between MIN_BATCH and MAX_BATCH events. An allocation-heavy loop gets full batches; a program that allocates now and then
  * reaches a safe point every MIN_BATCH events, as before the log grew.
  */
 export const MIN_BATCH = 256;
 const FLUSH_EVERY_MS = 5;
 const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
-const FREE = 0xffffffff;
-/** An event cancelled by flush's first pass. */
-const CANCELLED = 0xfffffffe;
-/** The batch's pending allocations: ptr -> event index, open addressing, load <= 1/4. */
-const PENDING_BITS = 16;
-const PENDING_CAPACITY = 1 << PENDING_BITS;   // LOG_CAPACITY * 4
 const HASH = 0x9e3779b1;
 
-const now: () => number = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+const defaultNow: () => number = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
 
 export interface EventSink {
   /** An allocation of [ptr, ptr+size) with its backtrace handle. */
@@ -82,17 +93,26 @@ export class EventLog {
   private known = 0;
   private enabled = false;
   private flushing = false;
-  private readonly pendingPtr = new Uint32Array(PENDING_CAPACITY);
-  private readonly pendingAt = new Int32Array(PENDING_CAPACITY);
-  /** Batch number stamped on pending entries, so the table never needs clearing. */
-  private readonly pendingGen = new Uint32Array(PENDING_CAPACITY);
+  /** The cancel pass's table (cancel-kernel.ts), after the log. */
+  private pending = 0;
+  /** Batch number stamped on pending entries (1..0xffff), so the table is cleared only on wrap. */
   private gen = 0;
+  /** The cancel pass in WebAssembly, or null (cancelPairsReference then). */
+  private readonly cancel: CancelFn | null;
   /** When the previous flush ended (ms), to size the next batch. */
   private lastFlush = 0;
   /** The end this batch started with (the wrappers lower g.end as they cancel pairs). */
   private batchEnd = 0;
+  /** Where the events not yet seen by the cancel pass begin (also the wrappers' `start`). */
+  private segStart = 0;
+  /** When the window's first event could have been logged (its last replay), in ms. */
+  private windowStart = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink) {}
+  constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink,
+    /** The clock (ms) that sizes batches and ages windows; tests pass their own. */
+    private readonly now: () => number = defaultNow) {
+    this.cancel = cancelKernel(memory);
+  }
 
   /**
    * Takes the tables' memory from the program's malloc and switches the fast path on; false (and
@@ -100,7 +120,7 @@ export class EventLog {
    */
   enable(rawMalloc: (size: number) => number): boolean {
     if (this.enabled) return true;
-    const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES;
+    const bytes = KNOWN_CAPACITY * KNOWN_BYTES + LOG_CAPACITY * EVENT_BYTES + PENDING_BYTES;
     let block: number;
     try {
       block = rawMalloc(bytes + 16) >>> 0;
@@ -114,12 +134,17 @@ export class EventLog {
     this.base = base;
     new Uint8Array(this.memory.buffer, this.base, KNOWN_CAPACITY * KNOWN_BYTES).fill(0);
     this.logStart = this.base + KNOWN_CAPACITY * KNOWN_BYTES;
+    this.pending = this.logStart + LOG_CAPACITY * EVENT_BYTES;
+    new Uint8Array(this.memory.buffer, this.pending, PENDING_BYTES).fill(0);
     this.g.knownMask.value = KNOWN_CAPACITY - 1;
     this.g.pos.value = this.logStart;
     this.g.start.value = this.logStart;
     this.batchEnd = this.logStart + MIN_BATCH * EVENT_BYTES;
     this.g.end.value = this.batchEnd;
-    this.lastFlush = now();
+    this.segStart = this.logStart;
+    this.lastFlush = this.now();
+    this.windowStart = this.lastFlush;
+    this.gen = 1;
     this.g.knownBase.value = this.base;
     this.enabled = true;
     return true;
@@ -146,25 +171,46 @@ export class EventLog {
     }
   }
 
-  /** Replays the logged events into the sink, in order, and empties the log. */
+  /**
+   * The wrappers' flush hook: a safe point. Runs the cancel pass over the events logged since the
+   * last one, and replays the window only when it is nearly full or held too long (see
+   * LOG_CAPACITY); then starts the next batch.
+   */
+  checkpoint = (): void => {
+    if (!this.enabled || this.flushing) return;
+    const end = (this.g.pos.value as number) >>> 0;
+    const used = this.batchUsed(end);
+    this.cancelSegment(end);
+    const room = this.logStart + LOG_CAPACITY * EVENT_BYTES - end;
+    if (room < MAX_BATCH * EVENT_BYTES || this.now() - this.windowStart > HOLD_MS) this.replay(end);
+    this.setBatch(used);
+  };
+
+  /** Replays every logged event into the sink, in order, and empties the log. */
   flush = (): void => {
     if (!this.enabled || this.flushing) return;
     const end = (this.g.pos.value as number) >>> 0;
-    // Events this batch used: those in the log, and two per pair the wrappers cancelled in place
-    // (each lowered the batch's end by two events).
-    const used = (end - this.logStart + this.batchEnd - ((this.g.end.value as number) >>> 0)) / EVENT_BYTES;
-    if (end === this.logStart) {
-      // Only cancelled pairs: nothing to replay, but a new batch (the caller's safe point).
-      this.setBatch(used);
-      return;
-    }
+    const used = this.batchUsed(end);
+    this.cancelSegment(end);
+    this.replay(end);
+    this.setBatch(used);
+  };
+
+  /**
+   * Events this batch used: those logged since it started, and two per pair the wrappers
+   * cancelled in place (each lowered the batch's end by two events).
+   */
+  private batchUsed(end: number): number {
+    return (end - this.segStart + this.batchEnd - ((this.g.end.value as number) >>> 0)) / EVENT_BYTES;
+  }
+
+  /** Replays [logStart, end) but the cancelled events, empties the log, starts a new window. */
+  private replay(end: number): void {
     this.flushing = true;
     try {
       const u32 = new Uint32Array(this.memory.buffer);
-      const first = this.logStart >>> 2, stop = end >>> 2;
-      this.cancelPairs(u32, first, stop);
       const sink = this.sink;
-      for (let at = first; at < stop; at += 3) {
+      for (let at = this.logStart >>> 2, stop = end >>> 2; at < stop; at += 3) {
         const size = u32[at + 1]!;
         if (size === CANCELLED) continue;
         if (size === FREE) sink.free(u32[at]!, u32[at + 2]!);
@@ -172,50 +218,51 @@ export class EventLog {
       }
     } finally {
       this.g.pos.value = this.logStart;
-      this.setBatch(used);
+      this.segStart = this.logStart;
+      this.g.start.value = this.logStart;
+      this.windowStart = this.now();
+      this.nextGeneration();
       this.flushing = false;
     }
-  };
+  }
 
-  /** Starts the next batch, sized from the `used` events of the one just flushed. */
+  /** Starts the next batch at the current position, sized from the `used` events of the last one. */
   private setBatch(used: number): void {
-    this.batchEnd = this.logStart + this.nextBatch(used) * EVENT_BYTES;
+    const pos = (this.g.pos.value as number) >>> 0;
+    const limit = this.logStart + LOG_CAPACITY * EVENT_BYTES;
+    this.batchEnd = Math.min(limit, pos + this.nextBatch(used) * EVENT_BYTES);
     this.g.end.value = this.batchEnd;
   }
 
   /** The size of the next batch, from the rate of the one just flushed (see FLUSH_EVERY_MS). */
   private nextBatch(events: number): number {
-    const t = now();
+    const t = this.now();
     const ms = t - this.lastFlush;
     this.lastFlush = t;
-    const want = ms > 0 ? (events / ms) * FLUSH_EVERY_MS : LOG_CAPACITY;
-    return want >= LOG_CAPACITY ? LOG_CAPACITY : want <= MIN_BATCH ? MIN_BATCH : Math.floor(want);
+    const want = ms > 0 ? (events / ms) * FLUSH_EVERY_MS : MAX_BATCH;
+    return want >= MAX_BATCH ? MAX_BATCH : want <= MIN_BATCH ? MIN_BATCH : Math.floor(want);
   }
 
-  /** First pass: marks each allocation freed later in the same batch, and its free, CANCELLED. */
-  private cancelPairs(u32: Uint32Array, first: number, stop: number): void {
-    // A batch of allocations only (a data structure being built) has nothing to cancel.
-    let frees = false;
-    for (let at = first + 1; at < stop; at += 3) if (u32[at] === FREE) { frees = true; break; }
-    if (!frees) return;
-    const gen = (this.gen = (this.gen + 1) >>> 0 || 1);
-    const ptrs = this.pendingPtr, ats = this.pendingAt, gens = this.pendingGen;
-    const mask = PENDING_CAPACITY - 1;
-    for (let at = first; at < stop; at += 3) {
-      const ptr = u32[at]!;
-      let h = (Math.imul(ptr, HASH) >>> (32 - PENDING_BITS)) & mask;
-      if (u32[at + 1] !== FREE) {
-        // the newest allocation at ptr wins (an older one at the same address was freed already)
-        while (gens[h] === gen && ats[h]! >= 0 && ptrs[h] !== ptr) h = (h + 1) & mask;
-        ptrs[h] = ptr; ats[h] = at; gens[h] = gen;
-        continue;
-      }
-      while (gens[h] === gen && ptrs[h] !== ptr) h = (h + 1) & mask;
-      if (gens[h] === gen && ats[h]! >= 0) {
-        u32[ats[h]! + 1] = CANCELLED;
-        u32[at + 1] = CANCELLED;
-        ats[h] = -1;   // a tombstone: keeps the probe chain, matches no later free
-      }
+  /**
+   * The cancel pass over the events logged since the last pass, [segStart, end): each allocation
+   * of the window freed in it, and that free, become CANCELLED (cancel-kernel.ts). The wrappers
+   * then cancel in place only after `end` (their `start`), never an event the table indexes.
+   */
+  private cancelSegment(end: number): void {
+    const first = this.segStart;
+    this.segStart = end;
+    this.g.start.value = end;
+    if (end === first) return;
+    if (this.cancel) this.cancel(this.logStart, first, end, this.pending, this.gen);
+    else cancelPairsReference(new Uint32Array(this.memory.buffer), this.logStart >>> 2, first >>> 2, end >>> 2, this.pending >>> 2, this.gen);
+  }
+
+  /** A new window: the table's entries of the old one become stale (cleared only on wrap). */
+  private nextGeneration(): void {
+    this.gen = this.gen + 1;
+    if (this.gen > 0xffff) {
+      new Uint8Array(this.memory.buffer, this.pending, PENDING_BYTES).fill(0);
+      this.gen = 1;
     }
   }
 }

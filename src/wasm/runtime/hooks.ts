@@ -130,15 +130,19 @@ export class HookWiring {
   }
   leave = (): void => { this.inHook--; };
 
+  /** Enables the fast path at the first allocation hook (the allocator is initialized by then). */
+  private startEventLog(): void {
+    if (!this.enableEventLog) return;
+    const setup = this.enableEventLog;
+    this.enableEventLog = null;
+    this.eventLog = setup();
+  }
+
   imports(names: readonly string[]): Record<string, HookFn> {
     const k = this.engine;
     const all: Record<string, HookFn> = {
       alloc: (ptr: number, size: number, lo: number, hi: number) => {
-        if (this.enableEventLog) {
-          const setup = this.enableEventLog;
-          this.enableEventLog = null;
-          this.eventLog = setup();
-        }
+        this.startEventLog();
         const trace = this.trace(lo, hi);
         this.remember(lo, hi, trace);
         this.enter();
@@ -161,12 +165,18 @@ export class HookWiring {
         }
         this.tick();
       },
+      // The log reached the batch's end: a safe point, which replays the log only when its
+      // window is full (event-log.ts); a scan or command run by tick flushes it all first.
       flush: () => {
-        this.eventLog?.flush();
+        this.eventLog?.checkpoint();
         this.tick(true);
       },
       realloc: (old: number, ptr: number, size: number, lo: number, hi: number) => {
+        // A program may allocate through realloc alone (Lua's allocator): it enables the log too,
+        // and its contexts are learned like malloc's, so the wrapper logs the next ones.
+        this.startEventLog();
         const trace = this.trace(lo, hi);
+        this.remember(lo, hi, trace);
         this.enter();
         try {
           if (old !== 0) k.free(old >>> 0, 0);

@@ -55,6 +55,8 @@ export interface RunOptions {
   baseline?: string;
   /** --sarif FILE: the sites as SARIF 2.1.0. */
   sarif?: string;
+  /** --html FILE: the report as one self-contained HTML page (src/report/html/). */
+  html?: string;
   /** --report-objects: the exit text lists every object, not one record per site. */
   reportObjects?: boolean;
   /** The tool's version, for SARIF (the command line sets it). */

@@ -13,7 +13,8 @@ import { dirname } from 'node:path';
 import type { Kmemleak } from '../../engine/index.js';
 import { emptyLeakGraph } from '../../engine/leak-graph.js';
 import { writeExitText, type ExitTextSource } from '../../report/exit-text.js';
-import { writeJsonSites } from '../../report/json-sites.js';
+import { buildJsonSites, writeJsonSites } from '../../report/json-sites.js';
+import { buildHtmlReport } from '../../report/html/page.js';
 import { buildSarif } from '../../report/sarif.js';
 import type { TriageInputs } from '../../triage/inputs.js';
 import { describeOnce, triage, type Triage } from '../../triage/triage.js';
@@ -22,7 +23,7 @@ import type { RunOptions } from './options.js';
 
 /** One-line error now when a report path cannot be written (nothing is created or truncated). */
 export function checkReportFiles(opts: RunOptions): void {
-  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json], ['--sarif', opts.sarif]] as const) {
+  for (const [flag, path] of [['--report', opts.report], ['--json', opts.json], ['--sarif', opts.sarif], ['--html', opts.html]] as const) {
     if (path === undefined) continue;
     let why = '';
     try {
@@ -100,6 +101,7 @@ export function writeReports(
       writeJsonSites(program, t, src, json.add);
       json.flush();
     }
+    if (opts.html !== undefined) writeAll(open(opts.html), buildHtmlReport(buildJsonSites(program, t, src)));
     if (opts.sarif !== undefined) {
       const sarif = buildSarif({ program, sites: t.sites, toolVersion: opts.toolVersion ?? 'unknown' });
       writeAll(open(opts.sarif), JSON.stringify(sarif, null, 2) + '\n');
