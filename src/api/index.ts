@@ -31,6 +31,7 @@
 import { prepare, type DetectorOptions, type Prepared } from './detector.js';
 import { KmemleakHandle } from './handle.js';
 import { exportAliasesFromGlue } from './emscripten-glue.js';
+import { hasSharedMemory, THREADED_UNTRACKED } from './threads.js';
 import { htmlReport } from './html-report.js';
 
 export { KmemleakHandle } from './handle.js';
@@ -107,6 +108,7 @@ export async function instantiate(
 ): Promise<KmemleakHandle> {
   const bytes = await sourceBytes(source);
   if (opts.off) return untracked(bytes, imports, opts, '');
+  if (hasSharedMemory(bytes)) return untracked(bytes, imports, opts, THREADED_UNTRACKED);
   const p = await prepare(bytes, opts);
   if (!p) return untracked(bytes, imports, opts, 'no allocator found in the module: it runs without the detector');
   return instantiatePrepared(p, imports);
@@ -145,9 +147,15 @@ export function wrapWebAssembly(opts: WrapOptions = {}): Wrapped {
 
   const viaDetector = async (bytes: Uint8Array, imports: WebAssembly.Imports | undefined) => {
     if (opts.filter && !opts.filter(bytes, imports)) return null;
-    const p = await prepare(bytes, opts);
-    if (!p) return null;
-    const h = await instantiatePrepared(p, imports);
+    // Workers instantiate the module they are sent with their own imports: see threads.ts.
+    let h: KmemleakHandle;
+    if (hasSharedMemory(bytes)) {
+      h = await untracked(bytes, imports, opts, THREADED_UNTRACKED);
+    } else {
+      const p = await prepare(bytes, opts);
+      if (!p) return null;
+      h = await instantiatePrepared(p, imports);
+    }
     handles.push(h);
     opts.onInstance?.(h);
     return h;
