@@ -48,6 +48,18 @@ function stackLimit() {
   }
 }
 
+/** Writes all of buf to fd, synchronously (an EAGAIN is retried; any other error drops it). */
+function writeAll(fd, buf) {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return;
+    }
+  }
+}
+
 /**
  * Whether `argv` (kmemleak's arguments) runs a program that needs the worker: `kmemleak run`,
  * unless KMEMLEAK_THREAD=off, or the main thread already has the flags and the stack for it.
@@ -64,7 +76,13 @@ function runOnProgramThread(script, argv, env) {
   v8.setFlagsFromString(GC_FLAGS);
   const { Worker } = require('node:worker_threads');
   return new Promise((resolve) => {
-    const worker = new Worker(script, { argv, resourceLimits: { stackSizeMb: stackMb(env) } });
+    // stdout/stderr: true, so the worker's streams are not piped into process.stdout/stderr:
+    // creating those streams would set O_NONBLOCK on descriptors the program shares, and its own
+    // writes to a pipe or socket would then fail with EAGAIN and be lost. What the worker writes
+    // through its streams (a warning, not kmemleak's output) is copied with blocking writes.
+    const worker = new Worker(script, { argv, stdout: true, stderr: true, resourceLimits: { stackSizeMb: stackMb(env) } });
+    worker.stdout.on('data', (d) => writeAll(1, d));
+    worker.stderr.on('data', (d) => writeAll(2, d));
     let failure = null;
     worker.on('error', (e) => { failure = e; });
     worker.on('exit', (code) => {
