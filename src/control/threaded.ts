@@ -11,9 +11,14 @@
  *
  * Invariants:
  * - poll() never blocks and allocates nothing when no request is pending.
- * - A command reaching the program while wasm runs is answered at the next hook; if none comes
- *   within busyTimeoutMs (the program computes without allocating, or waits in a system call),
- *   the worker answers an error itself and closes that connection; a late answer is dropped.
+ * - A command reaching the program while wasm runs is answered at the next hook or blocking WASI
+ *   call (the worker bumps the `wake` word, which a program waiting in such a call waits on); if
+ *   none comes within busyTimeoutMs (the program computes without allocating), the worker
+ *   answers an error itself and closes that connection; a late answer is dropped.
+ * - A read never waits for the program (`kmemleak ctl PATH`, a connection that sends nothing):
+ *   once the program has published a snapshot (publish(), after each scan and command), a read
+ *   the program has not answered within readTimeoutMs is answered by the worker from it, as
+ *   /sys/kernel/debug/kmemleak answers from the last scan's result.
  * - The worker and its port never keep the process alive; the socket file is removed at close,
  *   at process exit, and on signals nobody else handles (same rules as server.ts).
  * - close() delivers the answers already given before the worker stops (messages are ordered);
@@ -31,12 +36,18 @@ export interface ThreadedControlServer {
   readonly path: string;
   /** Answers pending requests now. Cheap; call it from allocation hooks. */
   poll(): void;
+  /** The report as of now: what a read gets when the program cannot answer it in time. */
+  publish(report: string): void;
   close(): Promise<void>;
 }
 
 export interface ThreadedOptions {
   /** How long a request may wait for the program to reach a hook. Default 10000 ms. */
   busyTimeoutMs?: number;
+  /** How long a read waits for a fresh answer before the published snapshot answers it. Default 50 ms. */
+  readTimeoutMs?: number;
+  /** A shared wake word ([0] a sequence): bumped and notified whenever a command arrives. */
+  wake?: Int32Array;
   cleanupOnSignal?: boolean;
 }
 
@@ -47,18 +58,25 @@ type FromWorker =
   | { t: 'data'; c: number; b: Uint8Array }
   | { t: 'end'; c: number }
   | { t: 'gone'; c: number };
-type ToWorker = { t: 'write'; c: number; b: Uint8Array } | { t: 'end'; c: number } | { t: 'close' };
+type ToWorker = { t: 'write'; c: number; b: Uint8Array } | { t: 'end'; c: number } | { t: 'close' } |
+  { t: 'snapshot'; b: Uint8Array };
 
 // The worker: no imports of ours, so it runs from a string in both tsc output and test runners.
 const WORKER_SOURCE = String.raw`
 const net = require('node:net');
 const fs = require('node:fs');
 const { workerData } = require('node:worker_threads');
-const { path, port, flag, busyMs } = workerData;
+const { path, port, flag, busyMs, readMs, wakeBuf } = workerData;
 const flags = new Int32Array(flag);
+const wake = wakeBuf ? new Int32Array(wakeBuf) : null;
 const conns = new Map();
 let next = 1;
-function send(m, transfer) { port.postMessage(m, transfer); Atomics.add(flags, 0, 1); }
+let snapshot = null;
+function send(m, transfer) {
+  port.postMessage(m, transfer);
+  Atomics.add(flags, 0, 1);
+  if (wake) { Atomics.add(wake, 0, 1); Atomics.notify(wake, 0); }
+}
 function probe(p) {
   return new Promise((res) => {
     const c = net.connect(p);
@@ -76,7 +94,7 @@ async function start() {
   }
   const server = net.createServer({ allowHalfOpen: true }, (sock) => {
     const c = next++;
-    const conn = { sock, waiting: 0, timer: null, dead: false };
+    const conn = { sock, waiting: 0, timer: null, dead: false, data: false };
     conns.set(c, conn);
     const arm = () => {
       if (conn.timer || conn.dead) return;
@@ -86,8 +104,16 @@ async function start() {
         sock.end(Buffer.concat([Buffer.from('error ' + body.length + '\n'), body]));
       }, busyMs);
     };
-    sock.on('data', (b) => { arm(); const u = new Uint8Array(b); send({ t: 'data', c, b: u }, [u.buffer]); });
-    sock.on('end', () => { arm(); send({ t: 'end', c }); });
+    // A lone read: answered from the snapshot unless the program answers it within readMs.
+    const armRead = () => {
+      if (snapshot === null || conn.timer || conn.dead) return arm();
+      conn.timer = setTimeout(() => {
+        conn.dead = true;
+        sock.end(Buffer.concat([Buffer.from('ok ' + snapshot.length + '\n'), snapshot]));
+      }, readMs);
+    };
+    sock.on('data', (b) => { conn.data = true; arm(); const u = new Uint8Array(b); send({ t: 'data', c, b: u }, [u.buffer]); });
+    sock.on('end', () => { if (conn.data) arm(); else armRead(); send({ t: 'end', c }); });
     sock.on('error', () => sock.destroy());
     sock.on('close', () => { clearTimeout(conn.timer); conns.delete(c); send({ t: 'gone', c }); });
   });
@@ -99,6 +125,7 @@ async function start() {
   });
   port.on('message', (m) => {
     if (m.t === 'close') { for (const k of conns.values()) k.sock.destroy(); server.close(() => process.exit(0)); return; }
+    if (m.t === 'snapshot') { snapshot = Buffer.from(m.b); return; }
     const conn = conns.get(m.c);
     if (!conn || conn.dead) return;
     clearTimeout(conn.timer); conn.timer = null;
@@ -206,6 +233,11 @@ class Threaded implements ThreadedControlServer {
     if (!this.closed || m.t === 'close') this.port.postMessage(m);
   }
 
+  publish(report: string): void {
+    const b = new Uint8Array(Buffer.from(report, 'utf8'));
+    this.send({ t: 'snapshot', b });
+  }
+
   unlinkSync(): void {
     unlinkOwnSocket(this.path, this.ino);
     this.ino = -1;
@@ -287,10 +319,15 @@ export async function serveControlThreaded(
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { path, port: port2, flag, busyMs: opts.busyTimeoutMs ?? 10_000 },
+    workerData: {
+      path, port: port2, flag, busyMs: opts.busyTimeoutMs ?? 10_000, readMs: opts.readTimeoutMs ?? 50,
+      wakeBuf: opts.wake?.buffer ?? null,
+    },
     transferList: [port2],
-    stdout: false,
-    stderr: false,
+    // true: not piped into this process's stdout/stderr, whose streams would set
+    // O_NONBLOCK on descriptors the program shares (its writes would fail with EAGAIN).
+    stdout: true,
+    stderr: true,
   });
   const s = new Threaded(path, handler, worker, port1, flag);
   const flags = new Int32Array(flag);

@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC7', digest: '132ad426ab587383e4073ed8de8d86da2555ede7afe3328fb26d558df3cea10a' };
+const PINNED = { version: 'KMLC8', digest: 'd695e898cf89d244dc4bdf851e76eef5348c20952d1467811607ba77ec4d9f69' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

@@ -16,6 +16,8 @@
  *       memalign, valloc, _Znwm, _ZdlPv, ..., __rust_alloc, __rust_dealloc, ...). When given,
  *       nothing else is searched.
  *     callingContext?: boolean (default true)  probabilistic calling-context instrumentation.
+ *     spillLocals?: boolean (default true)  i32 locals stored on the shadow stack around calls
+ *       that can reach proc_exit, a blocking WASI call or kmemleak's scan (spill.ts).
  *
  *   Instrumented
  *     binary            the rewritten module (validates; same behaviour; name section kept with
@@ -46,7 +48,7 @@
  *     wrapperOf(newIndex) -> the allocator entry a wrapper stands for, or null.
  *     contextOf(callSiteOffsets) -> the context value a wrapper sees after that chain of original
  *                       call-site offsets (outermost first), for tests and tools.
- *     stats             { instrumentedFunctions, instrumentedCallSites, entryTrampolines, offsetSegments }
+ *     stats             { instrumentedFunctions, instrumentedCallSites, entryTrampolines, spillSites, offsetSegments }
  *     warnings          non-fatal remarks (malformed name section, ...)
  *
  * Why: see rewrite.ts (our own rewriter keeps code offsets exact), wrappers.ts (hook contract),
@@ -61,6 +63,7 @@ import {
 } from './allocators.js';
 import { reachingFunctions, contextOf as pccContextOf } from './pcc.js';
 import { rewrite, HOOK_MODULE, type HookName } from './rewrite.js';
+import { planSpills } from './spill.js';
 import { OffsetMap, type OffsetMapData } from './offset-map.js';
 
 export { ALLOCATOR_SPECS, AllocatorNotFoundError, HOOK_MODULE };
@@ -72,6 +75,8 @@ export { callSiteConstant } from './pcc.js';
 export interface InstrumentOptions {
   allocator?: AllocatorOption;
   callingContext?: boolean;
+  /** Spill i32 locals around calls that can reach a scan (spill.ts). Default true. */
+  spillLocals?: boolean;
 }
 
 export interface InstrumentedAllocator extends AllocatorEntry {
@@ -95,7 +100,7 @@ export interface Instrumented {
   newFunction(originalIndex: number): number;
   wrapperOf(newIndex: number): InstrumentedAllocator | null;
   contextOf(callSiteOffsets: number[]): bigint;
-  stats: { instrumentedFunctions: number; instrumentedCallSites: number; entryTrampolines: number; offsetSegments: number };
+  stats: { instrumentedFunctions: number; instrumentedCallSites: number; entryTrampolines: number; spillSites: number; offsetSegments: number };
   warnings: string[];
 }
 
@@ -112,7 +117,9 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
   const callingContext = opts.callingContext !== false;
   const reach = callingContext ? reachingFunctions(m, graph, allocators.map((a) => a.index)) : null;
   const sp = findStackPointer(m);
-  const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal: sp ? sp.global : null, exportFunctions: checkerCallbacks(m) });
+  const stackPointerGlobal = sp ? sp.global : null;
+  const spills = opts.spillLocals === false ? null : planSpills(m, graph, stackPointerGlobal);
+  const res = rewrite({ m, graph, allocators, reach, stackPointerGlobal, spills, exportFunctions: checkerCallbacks(m) });
 
   const withWrappers: InstrumentedAllocator[] = allocators.map((a, j) => ({ ...a, wrapper: res.wrappers[j]! }));
   return assemble(res.binary, res.map, {
@@ -126,6 +133,7 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
       instrumentedFunctions: res.instrumentedFunctions,
       instrumentedCallSites: res.instrumentedCallSites,
       entryTrampolines: res.trampolines,
+      spillSites: res.spillSites,
       offsetSegments: res.map.segments,
     },
     warnings: [...m.warnings],

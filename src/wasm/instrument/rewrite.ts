@@ -30,6 +30,7 @@ import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
 import { wrapperBody, trampolineBody, resetBody, knownBody } from './wrappers.js';
+import { FunctionSpill, type SpillPlan } from './spill.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
@@ -55,6 +56,8 @@ export interface RewritePlan {
   /** reach[f]: calls to f get calling-context code. Null when calling context is off. */
   reach: Uint8Array | null;
   stackPointerGlobal: number | null;
+  /** Calls around which the caller's i32 locals are spilled to the shadow stack (spill.ts). */
+  spills?: SpillPlan | null;
   /**
    * Functions the program defines for a leak checker to call (LeakSanitizer's
    * __lsan_default_options ...), exported under their own name: [name, original index].
@@ -77,6 +80,8 @@ export interface RewriteResult {
   trampolines: number;
   instrumentedFunctions: number;
   instrumentedCallSites: number;
+  /** Calls with their caller's locals spilled around them (spill.ts). */
+  spillSites: number;
   depthGlobal: number;
   ctxGlobal: number;
 }
@@ -201,6 +206,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   let map: OffsetMap | null = null;
   let instrumentedFunctions = 0;
   let instrumentedCallSites = 0;
+  let spillSites = 0;
   let exportNames: RewriteResult['exports'] = {
     memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET, eventLog: null,
   };
@@ -419,6 +425,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         for (let i = g.offsets[f]!; !pcc && i < g.offsets[f + 1]!; i++) if (reach[g.callees[i]!]) pcc = true;
       }
       const saved = t.params.length + b.localCount;
+      let spill: FunctionSpill | null = null;
+      if (plan.spills && !isWrapped) {
+        let any = g.indirect[f] === 1;
+        for (let i = g.offsets[f]!; !any && i < g.offsets[f + 1]!; i++) if (plan.spills.reaches[g.callees[i]!]) any = true;
+        if (any) spill = new FunctionSpill(plan.spills, m, f);
+      }
       // locals
       bodyMap.linear(0, b.bodyStart);
       if (pcc) {
@@ -463,6 +475,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u8(0x24); body.u32(ctxGlobal);
           sites++;
         }
+        const spillHere = spill !== null && spill.isSite(m, ins);
+        if (spillHere) {
+          flush(ins.start);
+          bodyMap.inserted(body.len, ins.start);
+          spill!.save(body);
+          spillSites++;
+        }
         if (isCall || op === 0xd2) {
           const target = isCall && isWrapped ? shift(ins.index) : ref(ins.index);
           flush(ins.start);
@@ -470,6 +489,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u8(op);
           body.u32Padded(target, ins.end - ins.immStart);
           from = ins.end;
+        }
+        if (spillHere) {
+          // The restore precedes the next instruction and stands for it (the call keeps its own
+          // offset: a frame stopped in the callee reads as the call).
+          flush(ins.end);
+          bodyMap.inserted(body.len, ins.end);
+          spill!.restore(body);
         }
       }
       flush(b.end);
@@ -606,6 +632,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     trampolines: trampolineTargets.length,
     instrumentedFunctions,
     instrumentedCallSites,
+    spillSites,
     depthGlobal,
     ctxGlobal,
   };

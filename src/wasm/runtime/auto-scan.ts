@@ -56,6 +56,11 @@ export class AutoScan {
     this.start();
   }
 
+  /** Milliseconds until the next scan is due (Infinity when none is planned): how long a wait may sleep. */
+  msUntilDue(): number {
+    return this.due === Infinity ? Infinity : Math.max(0, this.due - this.now());
+  }
+
   /** force: check the clock now (the event log's flush: thousands of events went by unseen). */
   tick(force = false): void {
     if (--this.countdown > 0 && !force) return;

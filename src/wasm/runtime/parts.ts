@@ -45,7 +45,9 @@ export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared 
   const what = opts.module;
   let instrumented: Instrumented;
   let layout: Layout;
-  const shape = { allocator: opts.allocator ?? null, callingContext: opts.callingContext !== false };
+  // KMEMLEAK_SPILL=off: no live-locals spilling (instrument/spill.ts), for comparisons.
+  const spillOff = process.env['KMEMLEAK_SPILL'] === 'off';
+  const shape = { allocator: opts.allocator ?? null, callingContext: opts.callingContext !== false, ...(spillOff ? { spill: false } : {}) };
   const file = cacheFile(original, shape);
   const cached = readCached(file);
   if (cached) {
@@ -56,6 +58,7 @@ export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared 
       instrumented = instrument(original, {
         ...(opts.allocator ? { allocator: opts.allocator } : {}),
         ...(opts.callingContext === false ? { callingContext: false } : {}),
+        ...(spillOff ? { spillLocals: false } : {}),
       });
       layout = staticLayout(parseModule(original), { allocatorEntries: instrumented.allocators.map((a) => a.index) });
     } catch (e) {

@@ -27,6 +27,8 @@ import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
 import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
+import { BlockingWaits } from './waits/blocking-wasi.js';
+import { scanAnswer } from './scan-answer.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { isPeerImport, peerImportsOff, Peers } from '../../peers/peers.js';
 import { Kmemleak } from '../../engine/index.js';
@@ -50,8 +52,17 @@ export interface RunIO {
 export interface RunSession {
   write(cmd: string): string;
   read(): string;
+  /** write() with the command's output (the `scan` summary, `dump=` text). */
+  control(cmd: string): { error: string | null; output: string };
   /** Registers a function the hooks call at each safe point (the control file's poll). */
   onPoll(poll: () => void): void;
+  /**
+   * The wake word (shared Int32Array, [0] a sequence) a control file's worker bumps and notifies
+   * when a command arrives: a program waiting in a blocking WASI call wakes up to answer it.
+   */
+  readonly wake?: Int32Array;
+  /** Registers a function called after every scan and control command (the read snapshot). */
+  onReport?(fn: () => void): void;
 }
 
 export interface RunResult {
@@ -171,15 +182,27 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
     return result;
   }
+  // Blocking WASI calls are safe points (waits/blocking-wasi.ts): made before the module is
+  // instantiated, so the stdio helper thread boots meanwhile.
+  // The helper is unref'd: a run that ends by an exception leaves it parked, never keeping the
+  // process alive.
+  let auto: AutoScan | null = null;
+  let poll: (() => void) | null = null;
+  let memoryNow: () => ArrayBuffer | null = () => null;
+  const waits = new BlockingWaits({
+    serve: () => { auto?.tick(true); if (poll) poll(); },
+    msUntilScan: () => auto?.msUntilDue() ?? Infinity,
+  }, () => memoryNow(), [io.stdin ?? 0, io.stdout ?? 1, io.stderr ?? 2]);
+
   const ins = prepared.instrumented;
   let wiring: HookWiring | null = null;
   const detector = await createDetector(original, opts, (line) => (wiring ? wiring.log(line) : io.err(line + '\n')));
   const { engine, names } = detector;
   const describe = (trace: number) => engine.describer?.describe(trace) ?? [];
   const traces = new Backtraces(engine.depot, ins, new AllocatorFrames(names, prepared.entryPoints), traceDepth);
-  const auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
+  let published: (() => void) | null = null;
+  auto = new AutoScan(() => { wiring?.eventLog?.flush(); engine.scan(); published?.(); }, opts.scanPeriodMs, opts.firstScanMs, detector.now);
   const keyed = ins.callingContext && ins.exports.context !== null;
-  let poll: (() => void) | null = null;
   let lastNew = 0;
   let trap: Error | null = null;
   const program = basename(opts.module);
@@ -214,8 +237,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const module = compile(ins.binary, what, true);
   // argv's blocks are told by the WASI argument calls around them (start-up code, not leaks);
   // their backtrace's __main_void says it too, but only when the binary still names its functions.
-  let memoryNow: () => ArrayBuffer | null = () => null;
-  const wasiImports = watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow());
+  const wasiImports = waits.wrap(watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()));
   const imports: WebAssembly.Imports = {
     ...peers.imports(),
     [WASI_MODULE]: wasiImports,
@@ -259,23 +281,34 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   engine.setContext('_start', 1);
 
   const flushEvents = (): void => { wiring?.eventLog?.flush(); };
+  const control = (cmd: string): { error: string | null; output: string } => {
+    flushEvents();
+    const t = cmd.trim();
+    // `scan` answers with what it found, and why a first scan shows nothing (scan-answer.ts).
+    if (t === 'scan' && engine.enabled) {
+      const n = engine.scan();
+      published?.();
+      return { error: null, output: scanAnswer(n, opts.minAgeMs, opts.control) };
+    }
+    const r = engine.control(cmd);
+    // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
+    // fire while the program holds the thread: mirror the accepted scan= commands there.
+    if (r.error === null && t.startsWith('scan=')) {
+      engine.stop();
+      if (t === 'scan=on') auto.start();
+      else if (t === 'scan=off') auto.stop();
+      else auto.setPeriod(Number(t.slice(5)) * 1000);
+    }
+    published?.();
+    return { error: r.error, output: r.output };
+  };
   const session: RunSession = {
-    write: (cmd) => {
-      flushEvents();
-      const answer = engine.write(cmd);
-      // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
-      // fire while the program holds the thread: mirror the accepted scan= commands there.
-      const t = cmd.trim();
-      if (answer === '' && t.startsWith('scan=')) {
-        engine.stop();
-        if (t === 'scan=on') auto.start();
-        else if (t === 'scan=off') auto.stop();
-        else auto.setPeriod(Number(t.slice(5)) * 1000);
-      }
-      return answer;
-    },
+    write: (cmd) => control(cmd).error ?? '',
+    control,
     read: () => { flushEvents(); return engine.read(); },
     onPoll: (fn) => { poll = fn; },
+    wake: waits.wake,
+    onReport: (fn) => { published = fn; },
   };
   // Suppressions in LSan's order: files first (--suppressions, then LSAN_OPTIONS' or the program's
   // __lsan_default_options' suppressions=FILE), then the program's __lsan_default_suppressions().
@@ -306,6 +339,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const unknownLeaks = due ? checks.final(false) : checks.finalDone ? checks.finalLeaks : 0;
   // No check wrote the report files (_exit, leak_check_at_exit=0, checks turned off): empty ones.
   if (!checks.reportsWritten) writeReports(engine, opts, io.err, program, reportSettings(0), true);
+  await waits.close();
   // Frames printed as wasm-function[N]: say once why, and how to build so that they have names.
   const unnamed = reported > 0 || trap ? names.unnamedReason() : null;
   if (unnamed) io.err(`kmemleak: ${unnamed}\n`);
