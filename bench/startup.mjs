@@ -10,6 +10,7 @@ const cfgs = [
   ['kmemleak run --off churn.wasm 0, code cache on', ['./bin/kmemleak', 'run', '--off', 'bench/build/churn.wasm', '0'], {}],
   ['kmemleak run --off churn.wasm 0, code cache off (KMEMLEAK_CACHE=off)', ['./bin/kmemleak', 'run', '--off', 'bench/build/churn.wasm', '0'], { KMEMLEAK_CACHE: 'off' }],
   ['kmemleak run churn.wasm 0 (detector on, caches warm)', ['./bin/kmemleak', 'run', 'bench/build/churn.wasm', '0'], {}],
+  ['node bin/kmemleak run churn.wasm 0 (no #! flags: the worker)', ['node', './bin/kmemleak', 'run', 'bench/build/churn.wasm', '0'], {}],
   ['kmemleak run churn.wasm 0, on the main thread (KMEMLEAK_THREAD=off)', ['./bin/kmemleak', 'run', 'bench/build/churn.wasm', '0'], { KMEMLEAK_THREAD: 'off' }],
 ];
 const times = cfgs.map(() => []);

@@ -11,7 +11,7 @@
 // --mode plain      node bench/plain-run.mjs (no tool; expected status 0)
 // --mode plain-stgc node --single-threaded-gc bench/plain-run.mjs
 // --budget-min stops starting new runs after that many minutes (what ran is still reported).
-// Prints one Markdown table row per size.
+// Prints one Markdown table row per size (and a progress line per run on stderr).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,7 @@ for (const size of sizes) {
   const times = [];
   for (let i = 0; i < runs && Date.now() - started < budgetMs; i++) {
     const r = await once(size);
+    console.error(`# ${size} run ${i + 1}: ${r.end}, ${(r.ms / 1000).toFixed(1)} s`);   // progress
     ends.set(r.end, (ends.get(r.end) ?? 0) + 1);
     times.push(r.ms);
   }

@@ -53,7 +53,10 @@ function loadCli(file) {
   const source = fs.readFileSync(file, 'utf8');
   const st = fs.statSync(file);
   const dir = cacheDir();
-  const cacheFile = dir && path.join(dir, `cli-${process.version}-${st.size}-${Math.floor(st.mtimeMs)}-${st.ino}.v8`);
+  // V8 rejects code cached under other flags: the program thread (bin/program-thread.cjs, which
+  // sets GC flags) and the main thread (kmemleak ctl, KMEMLEAK_THREAD=off) keep a file each.
+  const thread = require('node:worker_threads').isMainThread ? '' : '-t';
+  const cacheFile = dir && path.join(dir, `cli-${process.version}-${st.size}-${Math.floor(st.mtimeMs)}-${st.ino}${thread}.v8`);
   let cachedData;
   if (cacheFile) {
     try {

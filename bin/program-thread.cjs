@@ -1,30 +1,51 @@
-// `kmemleak run` on a thread of its own, started before the program's memory exists. Why:
+// Where `kmemleak run` runs the program: with V8's garbage collector single-threaded and a stack
+// far larger than Node's default ~1 MB. Why:
 // - Node 20's V8 crashes (SIGSEGV/SIGABRT/SIGTRAP in the marking of a full GC) when a GC that
 //   concurrent or parallel marker threads take part in runs inside WebAssembly.Memory.grow. Every
 //   grow of a large memory reports the whole new buffer as external memory, so a program that
 //   grows its heap to ~100 MB in small steps meets hundreds of such GCs (bench/RESULTS.md, "Crashes
-//   at scale"). V8 reads its GC flags when an isolate's heap is set up, and the main thread's heap
-//   exists before any of our code runs; a worker's heap is set up when it starts, so flags set
-//   here first (--single-threaded-gc) hold for the program's whole life.
-// - The main thread's stack is ~1 MB (V8's default; more would overrun the OS's 8 MB segment).
-//   A worker's stack is allocated by Node to the size asked for, so deep recursion gets room.
-// The seam is small: the worker runs bin/kmemleak again with the same argv; the program's stdio
-// are the process's file descriptors (WASI and kmemleak write them synchronously, with no
-// stream in between); the worker's exit code is the process's; signals keep their default
-// action on the process (nothing here handles them). KMEMLEAK_THREAD=off runs on the main thread.
+//   at scale"). `--single-threaded-gc` avoids it; V8 reads its GC flags when an isolate's heap is
+//   set up, so they must be in force before any heap exists that the program's memory lives in.
+// - Deep recursion (bench/RESULTS.md, "Deep recursion").
+// Two ways, the same behaviour:
+// - Fast: bin/kmemleak's `#!` line starts node with MAIN_THREAD_FLAGS; when they are in force and
+//   the OS gives the main thread a stack of at least STACK_LIMIT_NEEDED (RLIMIT_STACK, read from
+//   /proc/self/limits), the program runs on the main thread: nothing to start.
+// - Otherwise (`node bin/kmemleak ...`, a small `ulimit -s`, not Linux, KMEMLEAK_STACK_MB set):
+//   a worker thread, started after the flags are set here (a worker's heap is set up when it
+//   starts), with a STACK_MB stack (Node allocates a worker's stack to the size asked for). It
+//   runs bin/kmemleak again with the same argv; the program's stdio are the process's file
+//   descriptors (WASI and kmemleak write them synchronously, no stream in between); the worker's
+//   exit code is the process's; signals keep their default action (nothing here handles them).
+//   Starting the worker costs about half a node start (bench/RESULTS.md, "Start-up").
+// KMEMLEAK_THREAD=off runs on the main thread whatever the flags (for comparisons).
 'use strict';
-const v8 = require('node:v8');
-const { Worker } = require('node:worker_threads');
 const fs = require('node:fs');
+const v8 = require('node:v8');
 
-/** The program thread's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
+/** The worker's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
 const STACK_MB = 64;
 const GC_FLAGS = '--single-threaded-gc';
+/** Must match bin/kmemleak's `#!` line. 6000 KB: ~75,000 levels of a small C function. */
+const MAIN_THREAD_FLAGS = ['--single-threaded-gc', '--stack-size=6000'];
+/** The main thread's stack must be at least this big for --stack-size=6000 to be safe. */
+const STACK_LIMIT_NEEDED = 8 * 1024 * 1024;
 
 /** KMEMLEAK_STACK_MB when it is a whole number from 1 to 4096, else STACK_MB. */
 function stackMb(env) {
   const n = Number(env.KMEMLEAK_STACK_MB);
   return Number.isInteger(n) && n >= 1 && n <= 4096 ? n : STACK_MB;
+}
+
+/** The soft RLIMIT_STACK in bytes (Infinity: unlimited), or 0 when it cannot be read. */
+function stackLimit() {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'latin1').split('\n').find((l) => l.startsWith('Max stack size'));
+    const soft = line ? line.slice('Max stack size'.length).trim().split(/\s+/)[0] : '';
+    return soft === 'unlimited' ? Infinity : Number(soft) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Writes all of buf to fd, synchronously (an EAGAIN is retried; any other error drops it). */
@@ -39,14 +60,21 @@ function writeAll(fd, buf) {
   }
 }
 
-/** Whether these command-line arguments run a program (and so want the program thread). */
-function wantsProgramThread(argv, env) {
-  return argv[0] === 'run' && env.KMEMLEAK_THREAD !== 'off';
+/**
+ * Whether `argv` (kmemleak's arguments) runs a program that needs the worker: `kmemleak run`,
+ * unless KMEMLEAK_THREAD=off, or the main thread already has the flags and the stack for it.
+ */
+function wantsProgramThread(argv, env, execArgv = process.execArgv) {
+  if (argv[0] !== 'run' || env.KMEMLEAK_THREAD === 'off') return false;
+  if (env.KMEMLEAK_STACK_MB !== undefined) return true;
+  const flagged = MAIN_THREAD_FLAGS.every((f) => execArgv.includes(f));
+  return !(flagged && stackLimit() >= STACK_LIMIT_NEEDED);
 }
 
 /** Runs `script` (bin/kmemleak) with `argv` on the program thread; resolves to its exit code. */
 function runOnProgramThread(script, argv, env) {
   v8.setFlagsFromString(GC_FLAGS);
+  const { Worker } = require('node:worker_threads');
   return new Promise((resolve) => {
     // stdout/stderr: true, so the worker's streams are not piped into process.stdout/stderr:
     // creating those streams would set O_NONBLOCK on descriptors the program shares, and its own
@@ -66,4 +94,4 @@ function runOnProgramThread(script, argv, env) {
   });
 }
 
-module.exports = { wantsProgramThread, runOnProgramThread, stackMb, STACK_MB };
+module.exports = { wantsProgramThread, runOnProgramThread, stackMb, stackLimit, STACK_MB, MAIN_THREAD_FLAGS };

@@ -75,7 +75,7 @@ export const FLAG_TABLE: readonly FlagRow[] = [
     help: 'frames kept per backtrace, 0..16; 0 turns stacks off' },
   { lsan: 'suppressions', cli: '--suppressions <file>', key: 'suppressions', kind: 'path', late: true, external: true,
     help: 'a suppressions file in LSan syntax (leak:PATTERN lines)' },
-  { lsan: 'report_objects', cli: '--report-objects <on|off>', key: 'reportObjects', kind: 'bool', late: true, external: true,
+  { lsan: 'report_objects', cli: '--report-objects', key: 'reportObjects', kind: 'bool', late: true, external: true,
     help: 'list the address and size of each leaked object under its site' },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * Runs a peers fixture (test/fixtures/peers, built by its build.sh) through the command line's
  * own option parsing (so LSAN_OPTIONS and the table's options are read as `kmemleak run` reads
- * them) and the runtime, in-process.
+ * them) and the runtime, in-process. Every object is listed (--report-objects) unless the test
+ * passes `raw: { reportObjects: false }`, so tests can read each leaked block's size.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
