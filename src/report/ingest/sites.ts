@@ -19,17 +19,9 @@ import { titleFor } from './title.js';
 
 export type LeakKind = 'direct' | 'indirect' | 'unknown';
 
-export interface ReportLeak {
-  /** `0x...` (kernel addresses are 64-bit; ours print 8 digits). */
-  address: string | null;
-  size: number | null;
-  comm?: string;
-  pid?: number;
-  jiffies?: number;
-  age?: number;
-  crc?: string;
-  hex: string;
-  backtrace: IngestFrame[];
+/** A read record's own fields (address as printed: kernel addresses are 64-bit, ours 8 digits). */
+export interface ReportLeak
+  extends Pick<IngestRecord, 'address' | 'size' | 'comm' | 'pid' | 'jiffies' | 'age' | 'crc' | 'hex' | 'backtrace'> {
   kind: LeakKind;
   site: number;
   /** FILE:LINE where the record starts. */
