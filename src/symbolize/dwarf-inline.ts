@@ -172,7 +172,7 @@ class BodyMap {
 }
 
 /** The number of entries of the ascending array that are <= x. */
-function upperBound(sorted: ArrayLike<number>, x: number): number {
+export function upperBound(sorted: ArrayLike<number>, x: number): number {
   let lo = 0, hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

@@ -19,7 +19,7 @@ import {
   type DebugInfo, type DwarfSections,
 } from './dwarf-info.js';
 import { decodeLineTable, filePath, ROW_END_SEQUENCE, type LineTable } from './dwarf-line.js';
-import { InlineIndex } from './dwarf-inline.js';
+import { InlineIndex, upperBound } from './dwarf-inline.js';
 
 export interface SourceLocation {
   file: string;
@@ -257,13 +257,3 @@ export class Dwarf {
   }
 }
 
-/** The number of entries of the ascending array that are <= x. */
-function upperBound(sorted: ArrayLike<number>, x: number): number {
-  let lo = 0, hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
