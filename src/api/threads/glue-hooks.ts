@@ -1,7 +1,7 @@
 /**
  * How the detector reaches an Emscripten program's pthread workers without changing the glue:
  * - `locateFile('<name>.worker.js')` answers the worker bootstrap (worker-source.ts: a file in the
- *   OS's temporary directory under Node, a blob URL in a browser) and remembers the real worker
+ *   OS's temporary directory under Node: node-bootstrap.ts; a blob URL in a browser) and remembers the real worker
  *   script, which the bootstrap loads itself;
  * - the glue's 'load' message to each worker (`{cmd: 'load', wasmModule, wasmMemory, ...}`) gets a
  *   `kmemleak` field with the worker's configuration (layout.ts WorkerConfig: the control block and
@@ -47,26 +47,6 @@ function patchWorkerClass(cls: unknown): void {
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-let nodeBootstrap: string | null = null;
-
-/** Node: the bootstrap as a .cjs file in the temporary directory (written once per content). */
-async function nodeBootstrapPath(): Promise<string> {
-  if (nodeBootstrap) return nodeBootstrap;
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const crypto = await import('node:crypto');
-  const text = workerBootstrapSource();
-  const hash = crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const file = path.join(os.tmpdir(), `kmemleak-pthread-worker-${hash}.cjs`);
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  }
-  nodeBootstrap = file;
-  return file;
-}
 
 let browserBootstrap: string | null = null;
 function browserBootstrapUrl(): string {
@@ -88,11 +68,11 @@ export async function threadedGlue(userLocate: ((path: string, prefix: string) =
   let bootstrap: string;
   let absolute: (p: string) => string;
   if (isNode) {
-    const wt = await import('node:worker_threads');
-    const path = await import('node:path');
-    patchWorkerClass(wt.Worker);
-    bootstrap = await nodeBootstrapPath();
-    absolute = (p) => path.resolve(p);
+    const { nodeThreadSetup } = await import('./node-bootstrap.js');
+    const node = nodeThreadSetup();
+    patchWorkerClass(node.workerClass);
+    bootstrap = node.bootstrap;
+    absolute = node.absolute;
   } else {
     absolute = (p) => new URL(p, (globalThis as { location?: { href: string } }).location?.href).href;
     patchWorkerClass((globalThis as { Worker?: unknown }).Worker);
