@@ -107,6 +107,10 @@ export class Kmemleak {
   private rootProvider: RootProvider | null = null;
   private readonly roots: number[] = [];
   private run: ScanRun | null = null;
+  /** Set while exitScan(false) runs: endRun does not announce its new leaks. */
+  private quiet = false;
+  /** Objects flagged reported by all scans so far (flaggedSlots skips its pass while 0). */
+  private reportedSoFar = 0;
   private runPromise: Promise<number> | null = null;
   private readonly timer: ScanTimer;
   private minAgeMs: number;
@@ -271,18 +275,39 @@ export class Kmemleak {
   /**
    * The final scan at program exit: minimum age 0 and no checksum greying (there is no later scan
    * for a changed object to wait for), so everything unreferenced is reported. Stops automatic
-   * scanning.
+   * scanning. `announce` false: no "N new suspected memory leaks" line, for a caller that reports
+   * the leaks after a triage the engine knows nothing of (suppressions) and counts them itself.
    */
-  exitScan(): number {
+  exitScan(announce = true): number {
     if (this.state !== ACTIVE) return 0;
     try {
       this.timer.stop();
       this.finishRunning();
+      this.quiet = !announce;
       return this.scanSync(0, false);
     } catch (e) {
       this.internalError(e);
       return 0;
+    } finally {
+      this.quiet = false;
     }
+  }
+
+  /**
+   * Table slots of the objects reported so far (flagged by an earlier scan), whether or not they
+   * are still unreferenced; empty when no scan has reported anything. With a LeakGraph's slots,
+   * tells the objects a scan newly reported from those reported before it.
+   */
+  flaggedSlots(): Uint32Array {
+    if (this.state !== ACTIVE || this.reportedSoFar === 0) return new Uint32Array(0);
+    const { flags, hi } = this.table;
+    const want = F_ALLOCATED | F_REPORTED;
+    let n = 0;
+    for (let s = 0; s < hi; s++) if ((flags[s]! & want) === want) n++;
+    const out = new Uint32Array(n);
+    n = 0;
+    for (let s = 0; s < hi; s++) if ((flags[s]! & want) === want) out[n++] = s;
+    return out;
   }
 
   /**
@@ -384,7 +409,8 @@ export class Kmemleak {
     this.run = null;
     this.runPromise = null;
     this.table.setDeferring(false);
-    if (run.newLeaks > 0) {
+    this.reportedSoFar += run.newLeaks;
+    if (run.newLeaks > 0 && !this.quiet) {
       this.o.log(`kmemleak: ${run.newLeaks} new suspected memory leaks (see ${this.o.reportLocation})`);
     }
   }

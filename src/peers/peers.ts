@@ -39,8 +39,11 @@ export interface PeerRun {
   opts: RunOptions;
   imports: readonly ImportEntry[];
   flush(): void;
-  /** engine.exitScan(), keeping its count. */
-  scan(): void;
+  /**
+   * engine.exitScan(), keeping its count. announce false: LSan's checks, whose report (after
+   * triage: suppressions) prints the "N new suspected memory leaks" line itself.
+   */
+  scan(announce: boolean): void;
   printLeaks(): number;
   writeFinal(maxLeaks: number): number;
   die(status: number): never;
@@ -70,7 +73,7 @@ export class Peers {
     const engine = run.engine;
     this.checks = new LeakChecks(this.settings, {
       flush: run.flush,
-      scan: run.scan,
+      scan: () => run.scan(false),
       printLeaks: run.printLeaks,
       writeFinal: () => run.writeFinal(this.settings.maxLeaks),
       die: run.die,
@@ -95,7 +98,7 @@ export class Peers {
       leave: run.leave,
       flush: run.flush,
       inStatic: (addr) => run.staticRoots.some(([s, e]) => addr >= s && addr < e),
-      scan: run.scan,
+      scan: () => run.scan(true),
       leaks: () => {
         const out: Array<{ address: number; size: number; text: string }> = [];
         engine.eachLeak((rec, text) => { out.push({ address: rec.address, size: rec.size, text }); });

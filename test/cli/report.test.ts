@@ -113,6 +113,24 @@ describe('kmemleak report', () => {
     expect(again.summary).toMatchObject({ leaks: 4, bytes: 172, direct: 2, indirect: 2 });
   });
 
+  it("keeps each site's retained bytes reading back kmemleak run's own text and JSON (and its own output again)", async () => {
+    const json = join(tmp, 'tree.json');
+    const text = join(tmp, 'tree.txt');
+    await cli(['run', '--json', json, '--report', text, join(ROOT, 'test/fixtures/triage/tree.wasm')]);
+    const ran = JSON.parse(readFileSync(json, 'utf8'));
+    const want = ran.sites.map((s: Record<string, unknown>) => [s.title, s.objects, s.direct, s.indirect, s.retained]);
+    expect(want.length).toBeGreaterThan(1);
+    expect(want.some((w: unknown[]) => typeof w[4] === 'number' && w[4] > 0)).toBe(true);
+    const sites = (out: string) => JSON.parse(out).sites.map((s: Record<string, unknown>) => [s.title, s.objects, s.direct, s.indirect, s.retained]);
+    expect(sites((await cli(['report', '--json', json])).out)).toEqual(want);
+    expect(sites((await cli(['report', '--json', text])).out)).toEqual(want);
+    // kmemleak report's own text and JSON read back the same
+    const again = put('again-tree.txt', (await cli(['report', json])).out);
+    expect(sites((await cli(['report', '--json', again])).out)).toEqual(want);
+    const againJson = put('again-tree.json', (await cli(['report', '--json', json])).out);
+    expect(sites((await cli(['report', '--json', againJson])).out)).toEqual(want);
+  });
+
   const bad: Array<[string, string | Uint8Array, RegExp]> = [
     ['binary.bin', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x0a, 0x00, 0x01]), /binary\.bin:2: binary data, not a kmemleak report$/],
     ['notes.txt', 'shopping list\neggs\nmilk\n', /notes\.txt:3: no kmemleak report in it/],

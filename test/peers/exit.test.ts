@@ -38,6 +38,15 @@ describe('which exits check', () => {
     expect(got).toEqual(cases.map(([mode, status, checked]) => [mode, status, checked ? 1 : 0]));
   });
 
+  it('a one-step -O2 build (wasm-opt inlined malloc and free into the program): the same statuses and leaks', async () => {
+    const got: Array<[string, number, number]> = [];
+    for (const [mode] of cases) {
+      const r = await runPeer('lsan_exit_o2.wasm', [mode]);
+      got.push([mode, r.result.status, r.result.leaks]);
+    }
+    expect(got).toEqual(cases.map(([mode, status, checked]) => [mode, status, checked ? 1 : 0]));
+  });
+
   it('--exitcode 0: the program\'s own status after a checked exit', async () => {
     const r = await runPeer(prog, ['exit4'], { raw: { exitcode: '0' } });
     expect(r.result.status).toBe(4);

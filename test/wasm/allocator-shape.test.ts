@@ -81,6 +81,44 @@ describe('the rewritten stripped program records what the named one records', ()
   }
 });
 
+// clang --target=wasm32-wasi -O2 -g x.c -o x.wasm with binaryen on PATH: wasm-opt inlines the
+// one-call malloc/free wrappers (and aligned_alloc, posix_memalign, realloc) into the program,
+// which then calls dlmalloc, dlfree and internal_memalign itself. Those are wrapped, or nothing the
+// program allocates would be seen (the peers' lsan_exit.c built so reported no leak).
+describe('one-step -O2 builds: the program calls dlmalloc itself', () => {
+  it('every_entry.o2: dlmalloc, dlfree and internal_memalign are the entry points', () => {
+    const m = parseModule(fixture('shape/every_entry.o2.wasm'));
+    expect(m.names?.functions.size ?? 0).toBe(0);
+    const found = findAllocatorsByShape(m, callGraph(m))!;
+    expect(found).not.toBeNull();
+    expect(found.flavour).toBe('wasi-libc');
+    expect(found.malloc).toBe(found.dlmalloc);
+    expect(found.free).toBe(found.dlfree);
+    expect(found.memalignEntry).not.toBeNull();
+    expect(found.memalignEntry).toBe(found.memalign);
+    expect(byShape('shape/every_entry.o2.wasm').map(([n]) => n).sort()).toEqual(['free', 'malloc', 'memalign']);
+  });
+
+  it('every_entry.o2: every block the program prints is recorded, at its own address and size', () => {
+    const run = runWasi(instrument(fixture('shape/every_entry.o2.wasm')).binary);
+    const said = saidLines(run.stdout);
+    expect(said.length).toBe(8);
+    // The first two are wasi-libc's argv blocks (its start-up code called dlmalloc directly too);
+    // realloc's body is inlined: it records its dlmalloc before its dlfree.
+    const events = eventLines(run.events);
+    expect(events.slice(0, 2).map((l) => l.split(' ')[0])).toEqual(['A', 'A']);
+    expect(events.slice(2).sort()).toEqual([...said].sort());
+  });
+
+  it("the peers' lsan_exit.c at -O2: its malloc and free are found", () => {
+    const bytes = new Uint8Array(readFileSync(fileURLToPath(new URL('../fixtures/peers/lsan_exit_o2.wasm', import.meta.url))));
+    const m = parseModule(bytes);
+    const found = findAllocatorsByShape(m, callGraph(m))!;
+    expect(found.malloc).toBe(found.dlmalloc);
+    expect(found.free).toBe(found.dlfree);
+  });
+});
+
 describe('not dlmalloc, or not certain: still "no allocator found"', () => {
   const runtimeFixture = (name: string): Uint8Array<ArrayBuffer> =>
     new Uint8Array(readFileSync(fileURLToPath(new URL(`../fixtures/runtime/${name}`, import.meta.url))));

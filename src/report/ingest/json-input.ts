@@ -77,10 +77,22 @@ export function readJsonRecords(text: string, file: string): JsonIngest {
     recordSites.push(typeof v['site'] === 'number' ? v['site'] : undefined);
   });
   const siteTitles = new Map<number, string>();
+  const siteRetained = new Map<number, number>();
   if (Array.isArray(doc['sites'])) {
     for (const s of doc['sites'] as unknown[]) {
-      if (isObject(s) && typeof s['id'] === 'number' && typeof s['title'] === 'string') siteTitles.set(s['id'], s['title']);
+      if (!isObject(s) || typeof s['id'] !== 'number') continue;
+      if (typeof s['title'] === 'string') siteTitles.set(s['id'], s['title']);
+      if (typeof s['retained'] === 'number') siteRetained.set(s['id'], s['retained']);
     }
   }
+  // A site's retained bytes ride on its first listed record (model.ts: IngestRecord.retained).
+  const seen = new Set<number>();
+  records.forEach((rec, i) => {
+    const site = recordSites[i];
+    const retained = site === undefined ? undefined : siteRetained.get(site);
+    if (retained === undefined) return;
+    rec.retained = seen.has(site!) ? 0 : retained;
+    seen.add(site!);
+  });
   return { records, siteTitles, recordSites };
 }

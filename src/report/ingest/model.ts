@@ -49,6 +49,11 @@ export interface IngestRecord {
    * then `  N objects, B bytes at this site (D direct, I indirect), retained R bytes`.
    */
   represents?: { objects: number; bytes: number; direct?: number; indirect?: number; retained?: number };
+  /**
+   * Retained bytes this record accounts for, when the report gives them per site but not per
+   * object (our JSON's `sites[].retained`): the site's first record carries them, its others 0.
+   */
+  retained?: number;
   /** Where the record starts: file name as given and 1-based line. */
   source: { file: string; line: number };
 }

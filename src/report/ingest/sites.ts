@@ -110,7 +110,8 @@ export function groupIntoSites(records: readonly IngestRecord[], inputs: string[
       const i = rep?.indirect ?? (r.kind === 'indirect' ? 1 : r.kind === 'direct' ? 0 : null);
       direct = d === null || direct === null ? null : direct + d;
       indirect = i === null || indirect === null ? null : indirect + i;
-      retained = rep?.retained === undefined || retained === null ? null : retained + rep.retained;
+      const own = rep?.retained ?? r.retained;
+      retained = own === undefined || retained === null ? null : retained + own;
       if (r.kind === 'direct') directBytes += r.size ?? 0;
     }
     const rank = g.suppressed !== null ? 2 : g.baseline ? 1 : 0;

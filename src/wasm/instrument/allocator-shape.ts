@@ -20,6 +20,12 @@
  * dlrealloc, which calls try_realloc_chunk instead of inlining it). Both malloc and free must be
  * certain for it.
  *
+ * One-step optimised builds (clang -O2 with wasm-opt on PATH) inline the one-call wrappers, and
+ * often realloc, aligned_alloc and posix_memalign, into the program, which then calls dlmalloc,
+ * dlfree and internal_memalign itself: whichever of those is called by code that is no entry
+ * point found is wrapped itself (a realloc inlined so is seen as its dlmalloc and dlfree; one that
+ * resizes in place is not seen, and the block keeps its first size).
+ *
  * Invariant (conservative): a wrong answer wraps a function that is not malloc and corrupts the
  * run, so every entry needs several independent pieces of evidence and every candidate set must
  * have exactly one member; any doubt returns fewer entries (none when dlmalloc itself is not
@@ -42,6 +48,11 @@ export interface ShapeMatch {
   realloc: number | null;
   aligned_alloc: number | null;
   posix_memalign: number | null;
+  /**
+   * dlmalloc's internal_memalign as an entry point (wrapped as memalign, size its 2nd parameter):
+   * only when the program calls it itself (aligned_alloc or posix_memalign inlined), else null.
+   */
+  memalignEntry: number | null;
   /** Evidence, for --verbose and tests: the internal functions the entries rest on. */
   sbrk: number;
   dlmalloc: number;
@@ -212,7 +223,7 @@ function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): Shap
   if (wrappers.length > 1) return null;
   // Emscripten's malloc is dlmalloc itself: a wrapper means this is not its shape.
   if (flavour === 'emscripten' && wrappers.length) return null;
-  const malloc = flavour === 'emscripten' ? dlmalloc : only(wrappers);
+  let malloc = flavour === 'emscripten' ? dlmalloc : only(wrappers);
 
   // 4. dlfree: the one large (i32)->() function that cannot reach sbrk and names the same state.
   const dlfree = only(range(I, n).filter((f) => {
@@ -223,7 +234,7 @@ function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): Shap
   }));
   const freeWrappers = dlfree === null ? [] : range(I, n).filter((f) => fx(f)!.wrapperOf === dlfree && isType(m, f, 1, 0));
   if (flavour === 'emscripten' && (dlfree === null || freeWrappers.length)) return null;
-  const free = flavour === 'emscripten' ? dlfree : only(freeWrappers);
+  let free = flavour === 'emscripten' ? dlfree : only(freeWrappers);
 
   // 5. calloc: (i32,i32)->i32, small, overflow-checked multiply (a mul and the 64 Ki test),
   //    calls dlmalloc (or malloc) once and otherwise only a memset-shaped (i32,i32,i32)->i32 function.
@@ -285,12 +296,50 @@ function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): Shap
     memalign = null;
   }
 
-  const allocating = [malloc, calloc, realloc, aligned_alloc, posix_memalign].filter((x): x is number => x !== null);
+  // 8. One-step optimised builds (clang -O2 with wasm-opt on PATH) inline the one-call wrappers,
+  //    and aligned_alloc/posix_memalign, into their callers, which then call dlmalloc, dlfree and
+  //    internal_memalign themselves: those calls are the program's allocations. Whichever of them
+  //    code other than the entry points found above calls is wrapped itself (the wrappers'
+  //    nesting depth hides the calls the entry points make to it).
+  const entries = new Set([malloc, free, calloc, realloc, aligned_alloc, posix_memalign, memalign].filter((x): x is number => x !== null));
+  const calledElsewhere = (target: number): boolean =>
+    range(I, n).some((f) => f !== target && !entries.has(f) && fx(f)!.calls.includes(target));
+  if (calledElsewhere(dlmalloc)) malloc = dlmalloc;
+  if (dlfree !== null && calledElsewhere(dlfree)) free = dlfree;
+  const internalMemalign = memalign ?? inlinedMemalign(m, g, fx, range(I, n), { sbrk, dlmalloc, dlfree, state, entries });
+  const memalignEntry = internalMemalign !== null && calledElsewhere(internalMemalign) ? internalMemalign : null;
+  if (memalignEntry !== null) memalign = memalignEntry;
+
+  const allocating = [malloc, calloc, realloc, aligned_alloc, posix_memalign, memalignEntry].filter((x): x is number => x !== null);
   const picked = free === null ? allocating : [...allocating, free];
   // Something that allocates must be certain, and no function may play two parts.
   if (!allocating.length) return null;
   if (new Set(picked).size !== picked.length) return null;
-  return { flavour, malloc, free, calloc, realloc, aligned_alloc, posix_memalign, sbrk, dlmalloc, dlfree, memalign };
+  return { flavour, malloc, free, calloc, realloc, aligned_alloc, posix_memalign, memalignEntry, sbrk, dlmalloc, dlfree, memalign };
+}
+
+/**
+ * dlmalloc's internal_memalign when nothing above named it (aligned_alloc and posix_memalign were
+ * inlined into the program): the one (i32,i32)->i32 function that is no entry point, calls
+ * dlmalloc, names the allocator's state, and otherwise calls only (i32,i32)->() functions that
+ * name the state and cannot reach sbrk (dispose_chunk, which gives back the leading and trailing
+ * space) - never dlfree or a memcpy, as realloc does. Null unless exactly one function fits.
+ */
+function inlinedMemalign(m: WasmModule, g: CallGraph, fx: (f: number) => BodyFacts | null, funcs: number[],
+  known: { sbrk: number; dlmalloc: number; dlfree: number | null; state: Set<number>; entries: Set<number> }): number | null {
+  const disposes = (c: number): boolean => {
+    const x = fx(c);
+    return !!x && c !== known.dlfree && isType(m, c, 2, 0) && overlap(x.addrs, known.state) >= SHARED_MIN_FIELDS &&
+      !reachable(g, [c])[known.sbrk];
+  };
+  return only(funcs.filter((f) => {
+    const x = fx(f)!;
+    if (f === known.dlmalloc || known.entries.has(f) || !isType(m, f, 2, 1) || x.indirect) return false;
+    if (overlap(x.addrs, known.state) < 1) return false;
+    const distinct = [...new Set(x.calls)];
+    return distinct.includes(known.dlmalloc) && distinct.length >= 2 &&
+      distinct.every((c) => c === known.dlmalloc || disposes(c));
+  }));
 }
 
 function range(a: number, b: number): number[] {

@@ -267,7 +267,7 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
       if (byShape) {
         const byName = new Map<string, number | null>([['malloc', byShape.malloc], ['free', byShape.free],
           ['calloc', byShape.calloc], ['realloc', byShape.realloc], ['aligned_alloc', byShape.aligned_alloc],
-          ['posix_memalign', byShape.posix_memalign]]);
+          ['posix_memalign', byShape.posix_memalign], ['memalign', byShape.memalignEntry]]);
         for (const spec of specs) {
           const index = byName.get(spec.name);
           if (index === undefined || index === null || !typeMatches(m, index, spec)) continue;

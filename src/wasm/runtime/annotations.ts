@@ -5,8 +5,9 @@
  *
  * Invariants: pointers and sizes arrive as wasm i32 and are read unsigned (>>> 0), min_count
  * signed (| 0); nothing here throws into wasm (the engine warns through its log instead). Each
- * engine call is bracketed by `guard.enter/leave`, so that a warning it raises (an unknown
- * object) can show the caller's backtrace. `free` passes no backtrace: the warning path
+ * engine call, `scan` included, is bracketed by `guard.enter/leave`: under `kmemleak run` enter
+ * replays the event log first, so the engine is current, and a warning the call raises (an
+ * unknown object) can show the caller's backtrace. `free` passes no backtrace: the warning path
  * captures one when needed. With the detector off every import is a no-op and `scan` returns 0,
  * as kmemleak=off makes the kernel API do nothing.
  */
@@ -42,7 +43,9 @@ export function annotationImports(k: EnginePort, traceHere: TraceHere, guard: Ho
       const trace = traceHere();
       enter(); try { k.updateTrace(ptr >>> 0, trace); } finally { leave(); }
     },
-    scan: () => k.scan() | 0,
+    // enter() replays the event log first (hooks.ts): a scan must see every allocation and free
+    // made before it, or a free not yet replayed is a false leak, an allocation a missed one.
+    scan: () => { enter(); try { return k.scan() | 0; } finally { leave(); } },
   };
 }
 

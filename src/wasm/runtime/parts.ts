@@ -131,9 +131,7 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
     minAgeMs: opts.minAgeMs,
     ...(opts.earlyPool !== undefined ? { earlyPoolSize: opts.earlyPool } : {}),
     log,
-    // Where the objects of a "N new suspected memory leaks" line can be read: while the program
-    // runs, the control file (if served); at exit, the report.
-    reportLocation: opts.control !== undefined ? `kmemleak ctl ${opts.control}; at exit, ${opts.report ?? 'below'}` : opts.report ?? 'below',
+    reportLocation: reportLocation(opts),
     now,
     stack: opts.stack,
     scanPeriodSecs: 0,
@@ -152,4 +150,12 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
     },
   });
   return { engine, names, now };
+}
+
+/**
+ * Where the objects of a "N new suspected memory leaks" line can be read: while the program runs,
+ * the control file (if served); at exit, the report.
+ */
+export function reportLocation(opts: RunOptions): string {
+  return opts.control !== undefined ? `kmemleak ctl ${opts.control}; at exit, ${opts.report ?? 'below'}` : opts.report ?? 'below';
 }

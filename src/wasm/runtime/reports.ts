@@ -49,6 +49,8 @@ const CHUNK = 1 << 20;
 export interface ReportCounts {
   leaks: number;
   newLeaks: number;
+  /** The N of the "N new suspected memory leaks" line this report printed; null: it printed none. */
+  announced: number | null;
 }
 
 /** What shapes a report beyond RunOptions: the triage's inputs and LSan's settings. */
@@ -58,6 +60,11 @@ export interface ReportSettings {
   maxLeaks?: number;
   /** Every object instead of one record per site (--report-objects, LSan's report_objects). */
   reportObjects?: boolean;
+  /**
+   * The scan before this report did not announce its new leaks (Kmemleak.exitScan(false)): the
+   * report does, counting what it lists. `before`: slots reported by earlier scans.
+   */
+  announce?: { before: Uint32Array; location: string };
 }
 
 /** The leaks now, triaged (src/triage/): sites, kinds, suppressions, baseline. */
@@ -89,6 +96,7 @@ export function writeReports(
   };
   try {
     const { t, src } = triageLeaks(engine, program, s, empty);
+    const announced = s.announce ? announceNew(t, s.announce, err) : null;
     const text = opts.report !== undefined ? fileSink(open(opts.report)) : chunked(err);
     writeExitText(t, src, text.add, {
       objects: s.reportObjects === true,
@@ -106,7 +114,7 @@ export function writeReports(
       const sarif = buildSarif({ program, sites: t.sites, toolVersion: opts.toolVersion ?? 'unknown' });
       writeAll(open(opts.sarif), JSON.stringify(sarif, null, 2) + '\n');
     }
-    return { leaks: t.summary.objects, newLeaks: t.newObjects };
+    return { leaks: t.summary.objects, newLeaks: t.newObjects, announced };
   } catch (e) {
     throw new InputError(`cannot write the report: ${oneLine(e)}`);
   } finally {
@@ -120,10 +128,29 @@ export function writeReports(
  */
 export function printLeaks(engine: Kmemleak, err: (text: string) => void, program: string, s: ReportSettings): ReportCounts {
   const { t, src } = triageLeaks(engine, program, s, false);
+  const announced = s.announce ? announceNew(t, s.announce, err) : null;
   const text = chunked(err);
   writeExitText(t, src, text.add, { objects: s.reportObjects === true, maxRecords: s.maxLeaks ?? 0 });
   text.flush();
-  return { leaks: t.summary.objects, newLeaks: t.newObjects };
+  return { leaks: t.summary.objects, newLeaks: t.newObjects, announced };
+}
+
+/**
+ * kmemleak's "N new suspected memory leaks (see ...)" for the scan just run, N counting the objects
+ * it newly reported that this report lists (the kernel counts what it reports): suppressed ones,
+ * and ones an earlier scan reported, are not counted. Returns N.
+ */
+function announceNew(t: Triage, a: { before: Uint32Array; location: string }, err: (text: string) => void): number {
+  let n = 0;
+  if (a.before.length === 0) n = t.summary.objects;
+  else {
+    const old = new Set(a.before);
+    const { reported } = t;
+    const slots = t.graph.slots;
+    for (let i = 0; i < slots.length; i++) if (reported[i] === 1 && !old.has(slots[i]!)) n++;
+  }
+  if (n > 0) err(`kmemleak: ${n} new suspected memory leaks (see ${a.location})\n`);
+  return n;
 }
 
 interface Sink {

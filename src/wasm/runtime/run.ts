@@ -21,7 +21,7 @@ import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from '
 import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
-import { contextReader, createDetector, globalReader, prepareModule } from './parts.js';
+import { contextReader, createDetector, globalReader, prepareModule, reportLocation } from './parts.js';
 import { checkReportFiles, printLeaks, writeReports, type ReportSettings } from './reports.js';
 import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
@@ -207,19 +207,31 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   let trap: Error | null = null;
   const program = basename(opts.module);
   let reported = 0;
-  const reportSettings = (maxLeaks: number): ReportSettings => ({
-    inputs: triageInputs, maxLeaks, reportObjects: opts.reportObjects === true || peers.settings.reportObjects,
-  });
+  // Objects reported before an LSan check's scan: its report announces only the ones it newly
+  // reports (reports.ts); taken once, by the report that follows that scan.
+  let flaggedBefore: Uint32Array | null = null;
+  const reportSettings = (maxLeaks: number): ReportSettings => {
+    const before = flaggedBefore;
+    flaggedBefore = null;
+    return {
+      inputs: triageInputs, maxLeaks, reportObjects: opts.reportObjects === true || peers.settings.reportObjects,
+      ...(before !== null ? { announce: { before, location: reportLocation(opts) } } : {}),
+    };
+  };
   const peers: Peers = new Peers({
     engine, opts, imports: info.imports, staticRoots: prepared.staticRoots,
     flush: () => { wiring?.eventLog?.flush(); },
-    scan: () => { lastNew = engine.exitScan(); },
+    scan: (announce) => {
+      flaggedBefore = announce ? null : engine.flaggedSlots();
+      lastNew = engine.exitScan(announce);
+    },
     // Only leaks that are neither suppressed nor in the baseline count for LSan's verdicts and the
     // exit status (SPEC §7); `reported` keeps how many objects the final report listed.
     printLeaks: () => printLeaks(engine, io.err, program, reportSettings(peers.settings.maxLeaks)).newLeaks,
     writeFinal: (maxLeaks) => {
       const r = writeReports(engine, opts, io.err, program, reportSettings(maxLeaks));
       reported = r.leaks;
+      if (r.announced !== null) lastNew = r.announced;
       return r.newLeaks;
     },
     die: (status) => host.exit(status),
