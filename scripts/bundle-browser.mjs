@@ -31,6 +31,12 @@ const nodeOnly = {
         'export const controlRequest = async () => no();\nexport const controlCommand = async () => no();\n',
       loader: 'js',
     }));
+    // Node's pthread worker bootstrap (src/api/threads/node-bootstrap.ts): never called in a browser.
+    b.onResolve({ filter: /(^|\/)node-bootstrap\.js$/ }, (a) => ({ path: a.path, namespace: 'node-only-threads' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only-threads' }, () => ({
+      contents: "export const nodeThreadSetup = () => { throw new Error('kmemleak: node-bootstrap is Node-only'); };\n",
+      loader: 'js',
+    }));
     b.onResolve({ filter: /^(node:|fs$|path$)/ }, (a) => ({ errors: [{ text: `${a.path} imported by ${a.importer} cannot go into the browser bundle` }] }));
   },
 };

@@ -34,6 +34,7 @@ import { programSuppressions } from '../triage/program-suppressions.js';
 import { apiStaticRoots, emscriptenStack, DEFAULT_STACK_SIZE } from './static-roots.js';
 import { subtractRanges } from '../wasm/runtime/roots.js';
 import { parseModule, funcType } from '../wasm/binary/index.js';
+import { ThreadsMain, threadConfigs } from './threads/attach.js';
 
 export interface DetectorOptions {
   /** Minimum age (ms) of objects reported by scans while the program runs. Default 5000. */
@@ -147,7 +148,7 @@ class FrameNamer {
  * Instruments and compiles; null when the module has no allocator to watch (the caller
  * instantiates it as it is). Malformed or unsupported modules throw a one-line Error.
  */
-export async function prepare(original: Uint8Array, opts: DetectorOptions = {}): Promise<Prepared | null> {
+export async function prepare(original: Uint8Array, opts: DetectorOptions = {}, threaded = false): Promise<Prepared | null> {
   const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
   const badDepth = traceDepthProblem(traceDepth);
   if (badDepth) throw new Error(`traceDepth: ${badDepth}`);
@@ -229,7 +230,12 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     },
     (trace) => describer.describe(trace),
   );
-  const hooks = wiring.imports(inst.hooks);
+  // A threaded module (shared memory): other threads log, the main thread replays (threads/).
+  const threads = threaded ? new ThreadsMain({
+    engine, events: wiring.events, traces, inst, traceDepth, pid,
+    comm: () => t.comm, functionName: (i) => namer.frame(i, 0).function, log,
+  }) : null;
+  const hooks = threads ? threads.wrapHooks(wiring.imports(inst.hooks)) : wiring.imports(inst.hooks);
   engineLog = wiring.log;
   const annotations = annotationImports(engine, () => wiring.annotationTrace());
   const module = await WebAssembly.compile(inst.binary as BufferSource);
@@ -245,7 +251,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
     tracker: t,
     roots,
     imports(host) {
-      const merged: Record<string, unknown> = { ...(host ?? {}) };
+      const merged: Record<string, unknown> = { ...((threads ? threads.wrapImports(host) : host) ?? {}) };
       merged[inst.hookModule] = hooks;
       // Stacks off: a WASI command's argv blocks are told by its argument calls (startup-args.ts).
       const wasi = merged[WASI_MODULE];
@@ -302,6 +308,7 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
           }
         }
         base(add);
+        threads?.addRoots(add);
         roots.forEachRange(add);
         if (addPointer) {
           seam = true;
@@ -325,7 +332,8 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
       // The program's own suppressions: its function returns a C string (called once, unwrapped,
       // so comm stays the host's).
       const suppressions = [...optionSuppressions, ...programSuppressions(raw as WebAssembly.Exports, () => memory.buffer)];
-      return new KmemleakHandle({
+      const threadConfig = threads ? threads.bind(memory) : null;
+      const handle = new KmemleakHandle({
         engine,
         suppressions,
         tracker: t,
@@ -345,7 +353,10 @@ export async function prepare(original: Uint8Array, opts: DetectorOptions = {}):
             log('kmemleak: unregisterRoot: this engine cannot count JS-held pointers, so the block stays referenced');
           }
         },
+        ...(threads ? { sync: () => threads.collector?.drain() } : {}),
       });
+      if (threadConfig) threadConfigs.set(handle, threadConfig);
+      return handle;
     },
   };
 }

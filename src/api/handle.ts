@@ -48,6 +48,8 @@ export interface HandleParts {
   relocatable?: boolean;
   /** LeakSanitizer suppressions (the options' and the program's own __lsan_default_suppressions). */
   suppressions?: Suppression[];
+  /** Brings the engine up to date before it is read (a threaded program's other threads' events). */
+  sync?: () => void;
   /** Called once by close(). */
   onClose?: () => void;
 }
@@ -108,6 +110,7 @@ export class KmemleakHandle {
 
   /** kmemleak's control file read: the report of reported, still unreferenced objects. */
   read(): string {
+    this.parts.sync?.();
     return this.engine.read();
   }
 
@@ -116,12 +119,14 @@ export class KmemleakHandle {
    * (SPEC §7); suppressed objects are left out. The heap is read now for their pointer graph.
    */
   leaks(): LeakRecord[] {
+    this.parts.sync?.();
     const describe = cachedDescribe(this.engine);
     return triagedLeaks(this.engine, this.triage(describe), describe);
   }
 
   /** The leak sites (SPEC §7): new ones by retained bytes, then suppressed ones. */
   sites(): Site[] {
+    this.parts.sync?.();
     return this.triage(cachedDescribe(this.engine)).sites;
   }
 
@@ -170,6 +175,7 @@ export class KmemleakHandle {
   }
   /** Text of kmemleak's dump_object_info for the block containing addr, or null. */
   dump(addr: number): string | null {
+    this.parts.sync?.();
     return this.engine.dumpObject(addr >>> 0);
   }
 

@@ -32,6 +32,8 @@ import { prepare, type DetectorOptions, type Prepared } from './detector.js';
 import { KmemleakHandle } from './handle.js';
 import { exportAliasesFromGlue } from './emscripten-glue.js';
 import { hasSharedMemory, THREADED_UNTRACKED } from './threads.js';
+import { threadedGlue, registerThreadedModule } from './threads/glue-hooks.js';
+import { threadConfigs } from './threads/attach.js';
 import { htmlReport } from './html-report.js';
 
 export { KmemleakHandle } from './handle.js';
@@ -106,10 +108,14 @@ export async function instantiate(
   imports?: WebAssembly.Imports,
   opts: InstantiateOptions = {},
 ): Promise<KmemleakHandle> {
-  const bytes = await sourceBytes(source);
+  return instantiateBytes(await sourceBytes(source), imports, opts, false);
+}
+
+/** `threaded`: a shared-memory module whose workers emscripten() reaches (threads/glue-hooks.ts). */
+async function instantiateBytes(bytes: Uint8Array, imports: WebAssembly.Imports | undefined, opts: InstantiateOptions, threaded: boolean): Promise<KmemleakHandle> {
   if (opts.off) return untracked(bytes, imports, opts, '');
-  if (hasSharedMemory(bytes)) return untracked(bytes, imports, opts, THREADED_UNTRACKED);
-  const p = await prepare(bytes, opts);
+  if (!threaded && hasSharedMemory(bytes)) return untracked(bytes, imports, opts, THREADED_UNTRACKED);
+  const p = await prepare(bytes, opts, threaded);
   if (!p) return untracked(bytes, imports, opts, 'no allocator found in the module: it runs without the detector');
   return instantiatePrepared(p, imports);
 }
@@ -260,8 +266,24 @@ export async function emscripten<T extends object>(
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => {});
-  if (opts.wasm !== undefined) {
-    moduleArg.instantiateWasm = instantiateWasmHook(opts.wasm, opts, (h) => (handle = h), fail);
+  const bytes = opts.wasm !== undefined ? await sourceBytes(opts.wasm) : null;
+  if (bytes !== null && hasSharedMemory(bytes)) {
+    // -pthread: workers get the bootstrap and their configuration (threads/glue-hooks.ts).
+    const glue = await threadedGlue(moduleArg.locateFile as ((p: string, prefix: string) => string) | undefined);
+    moduleArg.locateFile = glue.locateFile;
+    moduleArg.instantiateWasm = (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
+      instantiateBytes(bytes, imports, opts, true)
+        .then((h) => {
+          const cfg = threadConfigs.get(h);
+          if (cfg) registerThreadedModule(h.module, () => ({ ...cfg, worker: glue.workerUrl() }));
+          handle = h;
+          done(h.instance, h.module);
+        })
+        .catch(fail);
+      return {};
+    };
+  } else if (bytes !== null) {
+    moduleArg.instantiateWasm = instantiateWasmHook(bytes as Uint8Array<ArrayBuffer>, opts, (h) => (handle = h), fail);
   } else {
     wrapped = wrapWebAssembly({ ...opts, onInstance: (h) => (handle ??= h) });
   }

@@ -1,17 +1,14 @@
 /**
- * Threaded modules (Emscripten -pthread, any module with a shared memory) under the embedding
- * API. The rule today: such a module runs WITHOUT the detector, and says so in one line.
+ * Threaded modules (Emscripten -pthread, any module with a shared memory) under the embedding API.
  *
- * Why not instrument it: Emscripten's pthread glue sends the module it got from
- * Module.instantiateWasm to each worker (postMessage {cmd:'load', wasmModule, wasmMemory}), and the
- * worker instantiates it with its own glue's imports (`new WebAssembly.Instance(module, info)`),
- * which have no `__kmemleak_hooks`: the instrumented module fails there, the worker never reports
- * "loaded", and the main thread blocks for good in Atomics.wait (pthread_join) or the factory
- * never resolves. Even with hooks in the workers, each thread's allocations would have to reach
- * the one engine on the main thread (the hooks are JS functions of the main isolate), and a
- * block freed on a thread the detector does not see would stay in the object table and be
- * reported as a leak. Giving workers the original module keeps every thread running the same,
- * unmodified allocator; reporting nothing is true, reporting main-thread events only is not.
+ * The rule: `kmemleak.emscripten(factory, { wasm })` runs them under the detector (src/api/threads/:
+ * the pthread workers get a bootstrap through the glue's locateFile and their configuration with
+ * the glue's 'load' message; every thread's events reach the one engine on the main thread).
+ * `instantiate()`, `wrapWebAssembly()` and `instantiateWasmHook()` cannot reach the workers (no
+ * locateFile to hand the glue, no message to add to), so there such a module runs WITHOUT the
+ * detector and says so in one line: an instrumented module would fail to instantiate in a worker
+ * (no `__kmemleak_hooks` there), and tracking the main thread alone would be wrong (a block freed on
+ * an untracked thread would stay in the object table and be reported as a leak).
  *
  * Invariants: pure, never throws (a module that does not parse is not called threaded here: the
  * detector's own parse reports it).
@@ -29,4 +26,4 @@ export function hasSharedMemory(bytes: Uint8Array): boolean {
 }
 
 export const THREADED_UNTRACKED =
-  'threaded module (shared memory, e.g. Emscripten -pthread): it runs without the detector, no thread is tracked (issue 18)';
+  'threaded module (shared memory, e.g. Emscripten -pthread): it runs without the detector here; kmemleak.emscripten(factory, { wasm }) tracks every thread';

@@ -105,6 +105,11 @@ export class Kmemleak {
   private heap: HeapMemory | null = null;
   private kernelScans = 0;
   private rootProvider: RootProvider | null = null;
+  /**
+   * Called before a scan takes its snapshot and after it ends (a threaded program's collector
+   * stops its threads and replays their events there: src/api/threads/collector.ts).
+   */
+  scanBracket: { begin(): void; end(): void } | null = null;
   private readonly roots: number[] = [];
   private run: ScanRun | null = null;
   /** Set while exitScan(false) runs: endRun does not announce its new leaks. */
@@ -320,10 +325,13 @@ export class Kmemleak {
     if (this.runPromise) return this.runPromise;
     let run: ScanRun;
     try {
+      this.scanBracket?.begin();
       run = this.beginRun(this.minAgeMs, true);
     } catch (e) {
       this.internalError(e);
       return Promise.resolve(0);
+    } finally {
+      this.scanBracket?.end();   // chunks run between event-loop turns: threads are not held that long
     }
     const p = (async () => {
       try {
@@ -369,10 +377,15 @@ export class Kmemleak {
   }
 
   private scanSync(minAge: number, greyChanged: boolean): number {
-    const run = this.beginRun(minAge, greyChanged);
-    run.step(Infinity);
-    this.endRun(run);
-    return run.newLeaks;
+    this.scanBracket?.begin();
+    try {
+      const run = this.beginRun(minAge, greyChanged);
+      run.step(Infinity);
+      this.endRun(run);
+      return run.newLeaks;
+    } finally {
+      this.scanBracket?.end();
+    }
   }
 
   private beginRun(minAge: number, greyChanged: boolean): ScanRun {

@@ -88,7 +88,8 @@ export function demangleOperator(mangled: string): string {
 
 add('c', ['malloc', 'valloc', 'pvalloc'], { kind: 'alloc', size: 0 }, 1, true);
 add('c', ['calloc'], { kind: 'alloc', size: 1, count: 0 }, 2, true);
-add('c', ['aligned_alloc', 'memalign'], { kind: 'alloc', size: 1 }, 2, true);
+// emscripten_builtin_memalign: dlmemalign as -pthread builds export it (thread stacks, TLS blocks).
+add('c', ['aligned_alloc', 'memalign', 'emscripten_builtin_memalign'], { kind: 'alloc', size: 1 }, 2, true);
 add('c', ['realloc'], { kind: 'realloc', ptr: 0, size: 1 }, 2, true);
 add('c', ['free'], { kind: 'free', ptr: 0 }, 1, false);
 add('c', ['posix_memalign'], { kind: 'posix_memalign', out: 0, size: 2 }, 3, true);

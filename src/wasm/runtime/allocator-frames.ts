@@ -57,7 +57,10 @@ export function isAllocatorName(name: string | null | undefined): boolean {
  * main; after main returns nothing refers to them). The kernel marks such boot-time blocks with
  * kmemleak_not_leak(); the runtime does the same for blocks whose backtrace starts here.
  */
-const STARTUP = new Set(['__main_void']);
+/* Emscripten's emscripten_tls_init allocates each thread's TLS block, held only by the thread's
+ * __tls_base global: greyed for good, its words are roots while the thread lives (it is freed at
+ * thread exit). src/api/threads/collector.ts, rule 5. */
+const STARTUP = new Set(['__main_void', 'emscripten_tls_init']);
 
 export function isStartupName(name: string | null | undefined): boolean {
   return !!name && STARTUP.has(baseName(name));

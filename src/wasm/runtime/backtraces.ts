@@ -113,6 +113,15 @@ export class Backtraces {
     return this.save(this.capture.capture(this.scratch));
   }
 
+  /**
+   * The handle of a trace another thread captured: `count` wasm frames of the rewritten module at
+   * raw[from..] (StackCapture.fromRaw); 0 at depth 0.
+   */
+  fromRaw(raw: Uint32Array, from: number, count: number): number {
+    if (this.depth === 0) return 0;
+    return this.save(this.capture.fromRaw(raw, from, count, this.scratch));
+  }
+
   /** Saves the first n frames of the scratch buffer and classifies the trace. */
   private save(n: number): number {
     const handle = this.depot.save(this.scratch, 2 * n);   // the depot counts u32 words

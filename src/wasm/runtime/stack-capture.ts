@@ -145,22 +145,36 @@ export class StackCapture {
     let n = 0;
     for (let i = 0; i < sites.length && (n < max || chain); i++) {
       if (!siteFrame(sites[i] as CallSiteLike, f)) { chain?.skipped(); continue; }
-      let fn = f.funcIndex;
-      let off = f.offset;
-      if (this.map) {
-        const of = this.map.originalFunction(fn);
-        if (of === undefined || of === null || of < 0) { chain?.skipped(); continue; }   // the detector's own code
-        const oo = this.map.originalOffset(off);
-        fn = of;
-        off = oo === undefined || oo === null || oo < 0 ? 0 : oo;
-      }
-      chain?.push(fn, off);
-      if (n >= max) continue;
-      if (n === 0 && this.hideAtTop(fn, off)) continue;
-      out[2 * n] = fn;
-      out[2 * n + 1] = off;
-      n++;
+      n = this.keepFrame(f.funcIndex, f.offset, out, n, max, chain);
     }
     return n;
+  }
+
+  /**
+   * Like capture, from wasm frames another thread captured (pairs of the REWRITTEN module's
+   * numbering, innermost first: a pthread's worker, src/api/threads/): same mapping, same hiding.
+   */
+  fromRaw(raw: Uint32Array, from: number, count: number, out: Uint32Array): number {
+    const max = Math.min(this.keep, MAX_TRACE, out.length >>> 1);
+    let n = 0;
+    for (let i = 0; i < count && n < max; i++) n = this.keepFrame(raw[from + 2 * i]!, raw[from + 2 * i + 1]!, out, n, max, null);
+    return n;
+  }
+
+  /** Maps one wasm frame back to the original and keeps it in out[n] when due; the new count. */
+  private keepFrame(fn: number, off: number, out: Uint32Array, n: number, max: number, chain: RawChain | null): number {
+    if (this.map) {
+      const of = this.map.originalFunction(fn);
+      if (of === undefined || of === null || of < 0) { chain?.skipped(); return n; }   // the detector's own code
+      const oo = this.map.originalOffset(off);
+      fn = of;
+      off = oo === undefined || oo === null || oo < 0 ? 0 : oo;
+    }
+    chain?.push(fn, off);
+    if (n >= max) return n;
+    if (n === 0 && this.hideAtTop(fn, off)) return n;
+    out[2 * n] = fn;
+    out[2 * n + 1] = off;
+    return n + 1;
   }
 }
