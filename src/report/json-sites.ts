@@ -10,7 +10,7 @@
 import { KIND_DIRECT } from '../engine/leak-graph.js';
 
 import type { Site } from '../triage/sites.js';
-import type { Triage } from '../triage/triage.js';
+import type { Triage, TriageSummary } from '../triage/triage.js';
 import type { ExitTextSource } from './exit-text.js';
 import { jsonFrame, type JsonFrame, type JsonLeak } from './json.js';
 
@@ -38,16 +38,11 @@ export interface JsonSitesReport {
   program: string;
   leaks: JsonSiteLeak[];
   sites: JsonSite[];
-  summary: {
-    leaks: number;
-    bytes: number;
-    direct: number;
-    indirect: number;
-    sites: number;
-    suppressed: { objects: number; bytes: number };
-    baseline: { objects: number; bytes: number; sites: number };
-  };
+  summary: JsonSitesSummary;
 }
+
+/** SPEC §7's summary: the triage's (TriageSummary), its `objects` named `leaks` as SPEC §6 names it. */
+export type JsonSitesSummary = Omit<TriageSummary, 'objects'> & { leaks: number };
 
 export function jsonSite(s: Site): JsonSite {
   return {
@@ -56,12 +51,10 @@ export function jsonSite(s: Site): JsonSite {
   };
 }
 
-export function jsonSummary(t: Triage): JsonSitesReport['summary'] {
-  const s = t.summary;
-  return {
-    leaks: s.objects, bytes: s.bytes, direct: s.direct, indirect: s.indirect, sites: s.sites,
-    suppressed: { ...s.suppressed }, baseline: { ...s.baseline },
-  };
+export function jsonSummary(t: Triage): JsonSitesSummary {
+  // Key order as SPEC §7 shows it: leaks first, then the rest in TriageSummary's order.
+  const { objects, ...rest } = t.summary;
+  return { leaks: objects, ...rest, suppressed: { ...rest.suppressed }, baseline: { ...rest.baseline } };
 }
 
 /** `value` as JSON.stringify(value, null, 2) prints it, every line after the first indented by `pad`. */

@@ -8,28 +8,11 @@
 import type { Frame } from '../symbolize/frame.js';
 import type { LeakRecord } from '../engine/leak-record.js';
 
-export interface JsonFrame {
-  function: string | null;
-  offset: number;
-  size: number;
-  file?: string;
-  line?: number;
-  column?: number;
-  funcIndex: number;
-  /** A function inlined into the next frame (its offset, size and funcIndex are that frame's). */
-  inline?: true;
-}
+/** A frame as JSON shows it: the symbolizer's Frame, fields in SPEC §6's key order (jsonFrame). */
+export type JsonFrame = Frame;
 
-export interface JsonLeak {
-  address: number;
-  size: number;
-  comm: string;
-  pid: number;
-  jiffies: number;
-  crc: string;
-  hex: string;
-  backtrace: JsonFrame[];
-}
+/** SPEC §6's leak: the engine's record (LeakRecord) with its backtrace as JSON frames. */
+export type JsonLeak = Pick<LeakRecord, 'address' | 'size' | 'comm' | 'pid' | 'jiffies' | 'crc' | 'hex'> & { backtrace: JsonFrame[] };
 
 export interface JsonReport {
   program: string;

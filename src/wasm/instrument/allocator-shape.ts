@@ -268,22 +268,17 @@ function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): Shap
   //    both must agree when both are linked.
   const isMemalign = (c: number): boolean => c !== dlmalloc && c !== calloc && c !== realloc && c !== malloc &&
     isType(m, c, 2, 1) && !!fx(c) && fx(c)!.calls.includes(dlmalloc) && overlap(fx(c)!.addrs, state) >= 1;
-  const alignedCandidates = range(I, n).map((f) => {
+  /** [f, its internal_memalign] for each small (i32 x params)->i32 f calling just dlmalloc and it. */
+  const memalignCallers = (maxBytes: number, params: number) => range(I, n).map((f) => {
     const x = fx(f)!;
-    if (x.bytes > ALIGNED_ALLOC_MAX_BYTES || !isType(m, f, 2, 1) || x.indirect) return null;
+    if (x.bytes > maxBytes || !isType(m, f, params, 1) || x.indirect) return null;
     const distinct = [...new Set(x.calls)];
     if (distinct.length !== 2 || !distinct.includes(dlmalloc)) return null;
     const other = distinct.find((c) => c !== dlmalloc)!;
     return isMemalign(other) ? [f, other] as const : null;
   }).filter((x) => x !== null);
-  const posixCandidates = range(I, n).map((f) => {
-    const x = fx(f)!;
-    if (x.bytes > POSIX_MEMALIGN_MAX_BYTES || !isType(m, f, 3, 1) || x.indirect) return null;
-    const distinct = [...new Set(x.calls)];
-    if (distinct.length !== 2 || !distinct.includes(dlmalloc)) return null;
-    const other = distinct.find((c) => c !== dlmalloc)!;
-    return isMemalign(other) ? [f, other] as const : null;
-  }).filter((x) => x !== null);
+  const alignedCandidates = memalignCallers(ALIGNED_ALLOC_MAX_BYTES, 2);
+  const posixCandidates = memalignCallers(POSIX_MEMALIGN_MAX_BYTES, 3);
   let aligned_alloc = alignedCandidates.length === 1 ? alignedCandidates[0]![0] : null;
   let posix_memalign = posixCandidates.length === 1 ? posixCandidates[0]![0] : null;
   let memalign = alignedCandidates.length === 1 ? alignedCandidates[0]![1]
