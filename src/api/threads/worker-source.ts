@@ -37,8 +37,9 @@ function say(line) {
   if (isNode) require('fs').writeSync(2, 'kmemleak: ' + line + '\\n'); else console.error('kmemleak: ' + line);
 }
 
-function view() {
-  if (heap === null || heap.buffer !== memory.buffer) heap = new Int32Array(memory.buffer);
+/* A view that covers the chunk at c: the memory may have grown (by any thread) since. */
+function view(c) {
+  if (heap === null || (c >>> 0) + CHUNK_BYTES > heap.byteLength) heap = new Int32Array(memory.buffer);
   return heap;
 }
 
@@ -71,7 +72,7 @@ function nextChunk() {
     if (!warned) { warned = true; say('a thread could not get memory for its event log: its events are lost'); }
     return;
   }
-  var h = view();
+  var h = view(c);
   h[c >>> 2] = 0;
   Atomics.store(h, (c >>> 2) + 1, 0);
   if (chunk === 0) Atomics.store(ctl, base + L.HEAD, c); else Atomics.store(h, chunk >>> 2, c);
