@@ -51,6 +51,7 @@ import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js'
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
 import { ExactIndex } from './exact-index.js';
+import { applyBatch, eachEvent, type AllocFn, type FreeFn } from './batch.js';
 import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
@@ -212,6 +213,26 @@ export class Kmemleak {
       this.internalError(e);
     }
   }
+
+  /**
+   * A batch of allocations and frees (batch.ts's layout), each as alloc(ptr, size, minCount,
+   * trace) or free(ptr, trace) would be, in order; the allocations share one creation time.
+   */
+  applyEvents(words: Uint32Array, from: number, to: number, minCount: number): void {
+    if (this.state !== ACTIVE) {
+      eachEvent(words, from, to, (p, s, tr) => this.alloc(p, s, minCount, tr), (p, tr) => this.free(p, tr));
+      return;
+    }
+    try {
+      applyBatch(words, from, to, minCount | 0, this.clock.stamp(), this.contexts.current, this.batchAlloc, this.batchFree, this.isActive);
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  private readonly batchAlloc: AllocFn = (p, s, m, tr, j, c) => this.doAlloc(p, s, m, tr, j, c);
+  private readonly batchFree: FreeFn = (p, tr) => this.doFree(p, tr);
+  private readonly isActive = (): boolean => this.state === ACTIVE;
 
   free(ptr: number, trace = 0): void {
     if (this.state !== ACTIVE) {
