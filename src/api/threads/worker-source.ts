@@ -61,6 +61,8 @@ function waitForBacklog() {
     if (taken - Atomics.load(ctl, base + L.READ_CHUNKS) < L.BACKLOG_CHUNKS) return;
     var age = ((Date.now() & 0x3fffffff) - Atomics.load(ctl, L.MAIN_DRAINED_AT)) & 0x3fffffff;
     if (age > L.DRAIN_FRESH_MS) return;
+    // a scan asks the world to stop meanwhile: park here (a hook, before this event's number)
+    if (Atomics.load(ctl, L.STOP) !== 0) { park(); continue; }
     Atomics.wait(ctl, L.DRAINS, Atomics.load(ctl, L.DRAINS), L.DRAIN_FRESH_MS);
   }
 }
