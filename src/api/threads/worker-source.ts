@@ -156,7 +156,8 @@ function traceRef(lo, hi) {
 
 var hooks = {
   alloc: function (ptr, size, lo, hi) { put(L.ALLOC, ptr, size, 0, traceRef(lo, hi)); },
-  free: function (ptr) { put(L.FREE, ptr, 0, 0, 0); },
+  // each hook takes exactly its import's parameters: V8 calls a JS import of matching arity directly
+  free: function (ptr, lo, hi) { put(L.FREE, ptr, 0, 0, 0); },
   realloc: function (old, ptr, size, lo, hi) { put(L.REALLOC, old, ptr, size, traceRef(lo, hi)); },
   flush: function () {},
 };
