@@ -33,6 +33,8 @@ const cases = [
     out: 'exit: joined\n', leaks: ['777 holder'], pids: 1 },
   { name: 'blocked (scan while a thread waits)', prog: 'scenarios', arg: 'blocked', status: 0,
     out: 'blocked: scan while a thread waits found 5\n', leaks: [300, 302, 304, 306, 308].map((s) => `${s} main`), pids: 1 },
+  { name: 'tls (a block held only by a thread\'s TLS)', prog: 'scenarios', arg: 'tls', status: 0,
+    out: 'tls: scans while its thread lives found 0\n', leaks: ['444 tls_owner'], pids: 1 },
   { name: 'heavy (scans during churn on 4 threads)', prog: 'scenarios', arg: 'heavy', status: 0,
     out: 'heavy: scans done\nheavy: scans found 12, churned\n', leaks: heavy, pids: 4 },
 ];

@@ -61,6 +61,8 @@ function waitForBacklog() {
     if (taken - Atomics.load(ctl, base + L.READ_CHUNKS) < L.BACKLOG_CHUNKS) return;
     var age = ((Date.now() & 0x3fffffff) - Atomics.load(ctl, L.MAIN_DRAINED_AT)) & 0x3fffffff;
     if (age > L.DRAIN_FRESH_MS) return;
+    // a scan asks the world to stop meanwhile: park here (a hook, before this event's number)
+    if (Atomics.load(ctl, L.STOP) !== 0) { park(); continue; }
     Atomics.wait(ctl, L.DRAINS, Atomics.load(ctl, L.DRAINS), L.DRAIN_FRESH_MS);
   }
 }
@@ -154,7 +156,8 @@ function traceRef(lo, hi) {
 
 var hooks = {
   alloc: function (ptr, size, lo, hi) { put(L.ALLOC, ptr, size, 0, traceRef(lo, hi)); },
-  free: function (ptr) { put(L.FREE, ptr, 0, 0, 0); },
+  // each hook takes exactly its import's parameters: V8 calls a JS import of matching arity directly
+  free: function (ptr, lo, hi) { put(L.FREE, ptr, 0, 0, 0); },
   realloc: function (old, ptr, size, lo, hi) { put(L.REALLOC, old, ptr, size, traceRef(lo, hi)); },
   flush: function () {},
 };
