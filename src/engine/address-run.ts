@@ -24,6 +24,11 @@ export class AddressRun {
   /** Where the last look-up found its entry. */
   private cursor = 0;
 
+  /** Entries, tombstones included. */
+  get length(): number {
+    return this.n;
+  }
+
   get bytes(): number {
     return this.keys.byteLength + this.slots.byteLength;
   }

@@ -11,25 +11,7 @@
 export const EVENT_FREE = 0xffffffff;
 export const EVENT_CANCELLED = 0xfffffffe;
 
-export type AllocFn = (ptr: number, size: number, minCount: number, trace: number, jiffies: number, ctx: number) => void;
 export type FreeFn = (ptr: number, trace: number) => void;
-
-/**
- * Applies the batch in order, every allocation created at `jiffies` in context `ctx`; stops early
- * when `active()` turns false (the detector stopped itself).
- */
-export function applyBatch(
-  words: Uint32Array, from: number, to: number, minCount: number, jiffies: number, ctx: number,
-  alloc: AllocFn, free: FreeFn, active: () => boolean,
-): void {
-  for (let at = from; at < to; at += 3) {
-    const size = words[at + 1];
-    if (size === EVENT_CANCELLED) continue;
-    if (size === EVENT_FREE) free(words[at], words[at + 2]);
-    else alloc(words[at], size, minCount, words[at + 2], jiffies, ctx);
-    if (!active()) return;
-  }
-}
 
 /** The same batch one event at a time through `alloc`/`free` (an engine that is not active yet). */
 export function eachEvent(words: Uint32Array, from: number, to: number, alloc: (ptr: number, size: number, trace: number) => void, free: FreeFn): void {

@@ -42,6 +42,12 @@ const UNINDEXED_MAX = 1 << 20;
  * would only add a second look-up to each free.
  */
 const PERIOD = 4096;
+/**
+ * The run holds at most this many entries (32 MiB); later objects go to the hash. At 10M live
+ * objects that never die (bench/memory.mjs's graph) a run of them all would take 8 bytes an
+ * object where the hash takes ~6.7 (issue 12, peak memory).
+ */
+const RUN_MAX = 1 << 22;
 /** An entry of `unindexed` whose object a scan dropped. */
 const GONE = 0xffffffff;
 const BREAK_SHIFT = 6;
@@ -84,11 +90,11 @@ export class ExactIndex {
     const start = this.t.start[s];
     this.judge(start);
     if (this.runOn) {
-      if (!this.run.above(start) && this.run.mostlyDead()) {
+      if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
         // A new run where the last one is mostly freed: its live objects wait for the hash.
         this.run.drain((slot) => this.pushUnindexed(slot));
       }
-      if (this.run.above(start)) {
+      if (this.run.above(start) && this.run.length < RUN_MAX) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
         this.run.append(start, s);
         return true;

@@ -51,7 +51,7 @@ import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js'
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
 import { ExactIndex } from './exact-index.js';
-import { applyBatch, eachEvent, type AllocFn, type FreeFn } from './batch.js';
+import { EVENT_CANCELLED, EVENT_FREE, eachEvent } from './batch.js';
 import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
@@ -224,15 +224,19 @@ export class Kmemleak {
       return;
     }
     try {
-      applyBatch(words, from, to, minCount | 0, this.clock.stamp(), this.contexts.current, this.batchAlloc, this.batchFree, this.isActive);
+      // The loop is here, not in batch.ts: doAlloc and doFree called directly are inlined.
+      const jiffies = this.clock.stamp();
+      const ctx = this.contexts.current;
+      for (let at = from; at < to && this.state === ACTIVE; at += 3) {
+        const size = words[at + 1];
+        if (size === EVENT_CANCELLED) continue;
+        if (size === EVENT_FREE) this.doFree(words[at], words[at + 2]);
+        else this.doAlloc(words[at], size, minCount | 0, words[at + 2], jiffies, ctx);
+      }
     } catch (e) {
       this.internalError(e);
     }
   }
-
-  private readonly batchAlloc: AllocFn = (p, s, m, tr, j, c) => this.doAlloc(p, s, m, tr, j, c);
-  private readonly batchFree: FreeFn = (p, tr) => this.doFree(p, tr);
-  private readonly isActive = (): boolean => this.state === ACTIVE;
 
   free(ptr: number, trace = 0): void {
     if (this.state !== ACTIVE) {
