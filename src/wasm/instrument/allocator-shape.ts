@@ -175,11 +175,28 @@ function staticLow(m: WasmModule): number {
  * The dlmalloc entry points of `m`, or null when the module does not carry wasi-libc's or
  * Emscripten's allocator with certainty. `g` is the module's direct-call graph.
  */
-export function findAllocatorsByShape(m: WasmModule, g: CallGraph): ShapeMatch | null {
-  return matchDlmalloc(m, g, 'wasi-libc') ?? matchDlmalloc(m, g, 'emscripten');
+export function findAllocatorsByShape(m: WasmModule, g: CallGraph, why?: ShapeRefusal): ShapeMatch | null {
+  return matchDlmalloc(m, g, 'wasi-libc', why) ?? matchDlmalloc(m, g, 'emscripten', why);
 }
 
-function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): ShapeMatch | null {
+/** Filled in when dlmalloc was recognised but cannot be tracked: the reason, for the user. */
+export interface ShapeRefusal { reason?: string }
+
+export const FREE_INLINED = "wasi-libc's dlmalloc was recognised by its code, but its free was inlined into the program " +
+  '(a one-step optimised link inlines a function called from one place), so frees cannot be seen and every freed block ' +
+  'would be reported; compile and link in two steps (clang -O2 -g -c x.c; clang -g x.o -o x.wasm)';
+
+/** Some function that is no part of the allocator names dlfree's share of its state (see step 9). */
+function freeInlined(fx: (f: number) => BodyFacts | null, funcs: number[], state: Set<number>, own: Set<number>): boolean {
+  const callers = (t: number): number[] => funcs.filter((c) => c !== t && fx(c)!.calls.includes(t));
+  return funcs.some((f) => {
+    if (own.has(f) || overlap(fx(f)!.addrs, state) < SHARED_MIN_FIELDS) return false;
+    const by = callers(f);
+    return !(by.length > 0 && by.every((c) => own.has(c)));
+  });
+}
+
+function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour, why?: ShapeRefusal): ShapeMatch | null {
   const mem = memory0(m);
   if (!mem || mem.memory64 || m.bodies.length === 0) return null;
   const I = m.importedFuncCount;
@@ -304,6 +321,16 @@ function matchDlmalloc(m: WasmModule, g: CallGraph, flavour: ShapeFlavour): Shap
   const internalMemalign = memalign ?? inlinedMemalign(m, g, fx, range(I, n), { sbrk, dlmalloc, dlfree, state, entries });
   const memalignEntry = internalMemalign !== null && calledElsewhere(internalMemalign) ? internalMemalign : null;
   if (memalignEntry !== null) memalign = memalignEntry;
+
+  // 9. wasm-opt inlines a function called from one place whatever its size: a program with one
+  //    free() call site keeps no dlfree, its body sits in the program, and no free can be seen
+  //    (every freed block would be reported). Program code naming the allocator's state like
+  //    dlfree (not a helper only the allocator calls, as dispose_chunk) means that: refuse.
+  if (free === null && freeInlined(fx, range(I, n), state,
+    new Set([sbrk, dlmalloc, dlfree, calloc, realloc, aligned_alloc, posix_memalign, memalign, internalMemalign].filter((x): x is number => x !== null)))) {
+    if (why) why.reason = FREE_INLINED;
+    return null;
+  }
 
   const allocating = [malloc, calloc, realloc, aligned_alloc, posix_memalign, memalignEntry].filter((x): x is number => x !== null);
   const picked = free === null ? allocating : [...allocating, free];

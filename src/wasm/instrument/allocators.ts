@@ -19,7 +19,7 @@ import {
   type WasmModule, type CallGraph, I32, KIND_FUNC, funcType, functionCount, reachable, WasmFormatError,
 } from '../binary/index.js';
 import { dwarfFunctionNames } from '../binary/dwarf.js';
-import { findAllocatorsByShape } from './allocator-shape.js';
+import { findAllocatorsByShape, type ShapeRefusal } from './allocator-shape.js';
 
 export type AllocShape =
   /** Returns the new block; size is param `size` (times param `count` when set). */
@@ -189,6 +189,7 @@ function nameIndex(m: WasmModule): Array<[AllocatorSource, Map<string, number>]>
 export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOption): AllocatorEntry[] {
   const nFuncs = functionCount(m);
   const found: AllocatorEntry[] = [];
+  const shapeRefusal: ShapeRefusal = {};
   const taken = new Set<number>();
   if (option && Object.keys(option).length) {
     const sources = nameIndex(m);
@@ -264,7 +265,7 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
     // Nothing named: a stripped release build may still carry wasi-libc's dlmalloc, recognisable
     // by its code (allocator-shape.ts; it answers only when certain).
     if (!found.length) {
-      const byShape = findAllocatorsByShape(m, g);
+      const byShape = findAllocatorsByShape(m, g, shapeRefusal);
       if (byShape) {
         const byName = new Map<string, number | null>([['malloc', byShape.malloc], ['free', byShape.free],
           ['calloc', byShape.calloc], ['realloc', byShape.realloc], ['aligned_alloc', byShape.aligned_alloc],
@@ -286,6 +287,7 @@ export function findAllocators(m: WasmModule, g: CallGraph, option?: AllocatorOp
     const where = m.names?.functions.size ? 'the name section and the exports'
       : readDwarfNamesAvailable(m) ? 'the debug info and the exports (the module has no name section)'
         : 'the exports (the module has no name section and no usable debug info)';
+    if (shapeRefusal.reason) throw new AllocatorNotFoundError(`no allocator tracked: ${shapeRefusal.reason}`);
     throw new AllocatorNotFoundError(`no allocator found: looked for ${tried} in ${where}; ${HOW}`);
   }
   return found;
