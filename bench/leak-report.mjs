@@ -50,7 +50,9 @@ for (let i = 0; i < runs; i++) {
   const r = await once('leak');
   leak.push(r.secs);
   leakCpu.push(r.cpu);
-  if (r.result.leaks !== undefined && r.result.leaks !== leaks) throw new Error(`expected ${leaks} leaks, got ${r.result.leaks}`);
+  // A few objects may be held by bytes that look like pointers into the heap (the scan is
+  // conservative): argv's "leak\0" read as a word is 0x006b6165, inside this heap (1-2 of 100K).
+  if (r.result.leaks !== undefined && (r.result.leaks > leaks || r.result.leaks < leaks - 8)) throw new Error(`expected ${leaks} leaks, got ${r.result.leaks}`);
   sizes = `text ${(statSync(report).size / 1e6).toFixed(1)} MB, JSON ${(statSync(json).size / 1e6).toFixed(1)} MB`;
 }
 const k = median(keep);

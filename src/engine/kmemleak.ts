@@ -7,14 +7,11 @@
  *   hooks are no-ops, metadata is freed, timers are stopped).
  * - No hook throws: each body is guarded; an internal error logs one line and turns the detector
  *   off, as kmemleak stops itself on an internal failure.
- * - Every live object is in the exact-start hash under its start, or in `unindexed` (created by
- *   alloc since the last syncIndex, in creation order). Everything but alloc syncs first, so the
- *   hash is exact whenever it is read: inserts arrive in bulk, in allocation (mostly address)
- *   order, into a table sized once, instead of one cache miss each while the program runs. A
- *   scan needs no sync (the snapshot is built from the table and finds overlaps itself), so a
- *   program that never frees pays for no hash at all. An alloc at the start of a live object is
- *   warned about at the next free, annotation, scan, dump or stats, as a partial overlap already
- *   is at the next scan.
+ * - Every live object is in the exact-start index (exact-index.ts: a run of objects allocated
+ *   at rising addresses, a hash, and the objects created since its last sync). Everything but
+ *   alloc and free syncs it first. A scan needs no sync (the snapshot is built from the table and
+ *   finds overlaps itself). An alloc at the start of a live object is warned about when the two
+ *   meet in the index (a sync, a free of that address) or at the next scan.
  * - At most one scan runs at a time (`run`); while it runs the table parks freed slots (see
  *   ObjectTable).
  * - Objects are reported once (F_REPORTED); read() lists reported objects that are still white
@@ -53,16 +50,14 @@ import {
 import { buildLeakGraph, emptyLeakGraph, type LeakGraph } from './leak-graph.js';
 import { KERNEL_MIN_OBJECTS, resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import type { HeapMemory } from './kernel/flood-kernel.js';
-import { PtrHash } from './ptr-hash.js';
+import { ExactIndex } from './exact-index.js';
+import { EVENT_CANCELLED, EVENT_FREE, eachEvent } from './batch.js';
 import { ScanRun } from './scanner.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
 
 /** read() returns at most this many characters (then a line saying how many objects are left out). */
 const READ_LIMIT = 256 << 20;
-
-/** syncIndex runs at the latest after this many allocations (4 MiB of pending slot ids). */
-const UNINDEXED_MAX = 1 << 20;
 
 const EARLY = 0;
 const ACTIVE = 1;
@@ -99,10 +94,10 @@ export class Kmemleak {
   private state = EARLY;
   private readonly o: ResolvedOptions;
   private readonly table = new ObjectTable();
-  private readonly index = new PtrHash(() => this.table.start);
-  /** Slots created since the last syncIndex, not yet in the hash. */
-  private unindexed = new Uint32Array(1024);
-  private nUnindexed = 0;
+  private readonly index = new ExactIndex(this.table, {
+    duplicate: (_dropped, start, size, kept) => this.warnOverlap(start, size, kept),
+    full: () => this.disable('kmemleak: Cannot allocate a kmemleak_object structure'),
+  });
   private readonly snap = new AddressSnapshot();
   private readonly contexts = new Contexts();
   private readonly clock: Clock;
@@ -214,6 +209,30 @@ export class Kmemleak {
     }
     try {
       this.doAlloc(ptr >>> 0, size >>> 0, minCount | 0, trace >>> 0, this.clock.stamp(), this.contexts.current);
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
+  /**
+   * A batch of allocations and frees (batch.ts's layout), each as alloc(ptr, size, minCount,
+   * trace) or free(ptr, trace) would be, in order; the allocations share one creation time.
+   */
+  applyEvents(words: Uint32Array, from: number, to: number, minCount: number): void {
+    if (this.state !== ACTIVE) {
+      eachEvent(words, from, to, (p, s, tr) => this.alloc(p, s, minCount, tr), (p, tr) => this.free(p, tr));
+      return;
+    }
+    try {
+      // The loop is here, not in batch.ts: doAlloc and doFree called directly are inlined.
+      const jiffies = this.clock.stamp();
+      const ctx = this.contexts.current;
+      for (let at = from; at < to && this.state === ACTIVE; at += 3) {
+        const size = words[at + 1];
+        if (size === EVENT_CANCELLED) continue;
+        if (size === EVENT_FREE) this.doFree(words[at], words[at + 2]);
+        else this.doAlloc(words[at], size, minCount | 0, words[at + 2], jiffies, ctx);
+      }
     } catch (e) {
       this.internalError(e);
     }
@@ -677,8 +696,6 @@ export class Kmemleak {
     this.abortRunning();
     this.table.clear();
     this.index.clear();
-    this.nUnindexed = 0;
-    this.unindexed = new Uint32Array(16);
     this.snap.clear();
     this.pool = null;
     this.o.log(message);
@@ -728,47 +745,11 @@ export class Kmemleak {
       this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
       return;
     }
-    if (this.nUnindexed === this.unindexed.length) {
-      if (this.nUnindexed >= UNINDEXED_MAX) {
-        if (!this.syncIndex()) return;
-      } else {
-        const next = new Uint32Array(this.unindexed.length * 2);
-        next.set(this.unindexed);
-        this.unindexed = next;
-      }
-    }
-    this.unindexed[this.nUnindexed++] = s;
+    this.index.add(s);
   }
 
-  /**
-   * Puts the unindexed slots into the hash, in creation order (see the invariants). False when
-   * the hash cannot hold them: the detector is then off.
-   */
   private syncIndex(): boolean {
-    const n = this.nUnindexed;
-    if (n === 0) return true;
-    this.nUnindexed = 0;
-    const t = this.table;
-    const index = this.index;
-    const pending = this.unindexed;
-    index.reserve(n);
-    const flags = t.flags;
-    for (let i = 0; i < n; i++) {
-      const s = pending[i];
-      // A slot dropped by a scan (dropOverlap) is dead, or reused and listed again: once is enough.
-      if (!(flags[s] & F_ALLOCATED)) continue;
-      const existing = index.insert(t.start[s], s);
-      if (existing === -1 || existing === s) continue;
-      const start = t.start[s];
-      const size = t.size[s];
-      t.release(s);
-      if (existing >= 0) this.warnOverlap(start, size, existing);
-      else {
-        this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
-        return false;
-      }
-    }
-    return true;
+    return this.index.sync();
   }
 
   private warnOverlap(ptr: number, size: number, existing: number): void {
@@ -781,9 +762,9 @@ export class Kmemleak {
 
   private doFree(ptr: number, trace: number): void {
     if (ptr === 0) return;
-    if (!this.syncIndex()) return;
-    const s = this.index.remove(ptr);
+    const s = this.index.takeFree(ptr);
     if (s < 0) {
+      if (this.state !== ACTIVE) return;
       this.warnWithTrace(`kmemleak: Freeing unknown object at 0x${hex8(ptr)}`, trace);
       return;
     }
@@ -823,7 +804,7 @@ export class Kmemleak {
       this.disable('kmemleak: Cannot allocate a kmemleak_object structure');
       return;
     }
-    if (this.index.insert(start, s) !== -1) t.release(s);
+    if (this.index.insertSynced(start, s) !== -1) t.release(s);
   }
 
   private annotate(op: number, ptr: number, b: number, c: number, d: number): void {
@@ -910,12 +891,12 @@ export class Kmemleak {
 
   /**
    * The snapshot found two live objects overlapping (exact duplicates not yet synced included).
-   * No sync here: the build is iterating the table. An unindexed slot just dies; syncIndex skips it.
+   * No sync here: the build is iterating the table. An unindexed slot just dies; a sync skips it.
    */
   private dropOverlap(kept: number, dropped: number): void {
     const t = this.table;
     this.warnOverlap(t.start[dropped], t.size[dropped], kept);
-    if (this.index.find(t.start[dropped]) === dropped) this.index.remove(t.start[dropped]);
+    this.index.drop(t.start[dropped], dropped);
     t.release(dropped);
   }
 

@@ -4,8 +4,11 @@
  * triage orders them), and "summary" gains "direct", "indirect", "sites", "suppressed" and
  * "baseline". Suppressed objects are counted in summary.suppressed, not listed in "leaks".
  *
- * Invariants: the text is what JSON.stringify(document, null, 2) prints, key order included
- * (tested); a backtrace's JSON is rendered once per trace handle, not per object.
+ * Invariants: the text is what JSON.stringify(document, null, 2) prints, key order included,
+ * except that each frame of a leak's backtrace is one line (JSON.stringify(frame)): the frames
+ * are most of the document, and one line each halves its size (100K leaks: 217 -> ~130 MB,
+ * bench/RESULTS.md "Writing many leaks"); a backtrace's JSON is rendered once per trace handle,
+ * not per object.
  */
 import { KIND_DIRECT } from '../engine/leak-graph.js';
 
@@ -68,7 +71,8 @@ export function writeJsonSites(program: string, t: Triage, src: ExitTextSource, 
   const describe = (h: number): string => {
     let s = btJson.get(h);
     if (s === undefined) {
-      s = indented(src.describe(h).map(jsonFrame), '      ');
+      const frames = src.describe(h).map(jsonFrame);
+      s = frames.length === 0 ? '[]' : `[\n        ${frames.map((f) => JSON.stringify(f)).join(',\n        ')}\n      ]`;
       btJson.set(h, s);
     }
     return s;

@@ -11,7 +11,9 @@ import type { Frame } from '../symbolize/frame.js';
 import type { LeakRecord } from '../engine/leak-record.js';
 import { hexDumpLines, parseHexBytes } from './hexdump.js';
 
-export const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** n as 8 lowercase hex digits, by byte table: a report calls it twice an object (address, crc). */
+export const hex8 = (n: number): string => HEX2[n >>> 24]! + HEX2[(n >>> 16) & 255]! + HEX2[(n >>> 8) & 255]! + HEX2[n & 255]!;
 
 export function formatFrame(f: Frame): string {
   // An inlined function, as the kernel's decoded stacks print it: no offset, ` [inline]` last.

@@ -2,7 +2,7 @@
  * A host program for threads.test.ts and bench/threads-stress.mjs, run as a child process
  * (bundled by its caller): a program that hangs blocks its thread in Atomics.wait, where no
  * in-process timeout can fire.
- *   argv: FIXTURE_DIR NAME MODE [PROGRAM_ARG] [MIN_AGE_MS]
+ *   argv: FIXTURE_DIR NAME MODE [PROGRAM_ARGS] [MIN_AGE_MS]   (PROGRAM_ARGS: comma-separated)
  * Loads NAME.js/NAME.wasm (an Emscripten -pthread build) through kmemleak.emscripten() and runs
  * its main either inside the factory (MODE "auto", as the glue does by default) or after the
  * factory returned ("later": noInitialRun, then callMain). At exit (the glue's onExit, inside the
@@ -22,7 +22,7 @@ const factory = require(`${dir}/${name}.js`) as (arg: object) => Promise<{ callM
 
 let k: KmemleakHandle | null = null;
 const host = (line: string): void => { writeSync(2, `host: ${line}\n`); };
-const args = arg ? [arg] : [];
+const args = arg ? arg.split(',') : [];
 
 function atExit(code: number): void {
   if (!k) { host(`exit ${code}, leaks no handle`); return; }

@@ -4,7 +4,8 @@
  *   threads.c    2 pthreads each leak one block, main leaks one, joins both, returns 3.
  *   scenarios.c  handoff (producer/consumer, 4 blocks dropped), exit (a thread exits holding the
  *                only pointer), blocked (a scan while a thread waits in pthread_cond_wait),
- *                heavy (4 threads churn, main scans 6 times, 12 leaks).
+ *                heavy (4 threads churn, main scans 6 times, 12 leaks), tls (a block held only
+ *                by a thread's TLS).
  * What is asserted: the program's output and exit status are its own; every report is exact
  * (sizes, comm = the thread's start routine, pid = its thread id, backtrace); no event is lost or
  * duplicated (that would show as a kmemleak warning: an unknown free, an overlap); no hang.
@@ -107,6 +108,16 @@ describe('threaded scenarios (scenarios.c), reports exact', () => {
     expect(r.host).toContain('host: exit 0, exit scan 0');
     expect(r.leaks.map((l) => l.size)).toEqual([300, 302, 304, 306, 308]);
     for (const l of r.leaks) expect(l).toMatchObject({ comm: 'main', pid: 1, frames: ['main'] });   // blocked() is inlined
+  });
+
+  it('a block held only by a thread\'s TLS: not a leak while the thread lives, a leak once it is gone', () => {
+    // Without its TLS block as a root the two scans would find 3: the block, the TLS block and main's.
+    const r = runHost('scenarios', 'later', 'tls');
+    expect(r.signal).toBeNull();
+    expect(r.out).toBe('tls: scans while its thread lives found 0\n');
+    onlyScanLines(r);
+    expect(r.host).toContain('host: exit 0, exit scan 1');
+    expect(r.leaks).toEqual([{ size: 444, comm: 'tls_owner', pid: 2, frames: ['tls_owner'] }]);
   });
 
   it('scans during heavy allocation on 4 threads: the 12 leaks, nothing else, by thread', () => {

@@ -68,6 +68,20 @@ describe('the event log\'s window', () => {
     expect(seen).toEqual(['A 256 8']);
   });
 
+  it('after a pass that cancels nothing, the next one is skipped (its pair replayed), then passes resume', () => {
+    const { log, seen, alloc, free } = setUp();
+    for (let i = 0; i < 2000; i++) alloc(0x100000 + 16 * i, 16);   // nothing to cancel: barren
+    log.checkpoint();
+    alloc(0x100, 8);
+    free(0x100);                        // skipped pass: this pair is not dropped
+    log.checkpoint();
+    alloc(0x200, 8);
+    log.checkpoint();                   // this pass runs again
+    free(0x200);
+    log.flush();
+    expect(seen.slice(2000)).toEqual(['A 256 8', 'F 256']);
+  });
+
   it('a checkpoint replays the window once the next batch might not fit', () => {
     const { log, seen, alloc } = setUp();
     for (let i = 0; i < LOG_CAPACITY - 100; i++) alloc(0x1000 + 16 * i, 16);

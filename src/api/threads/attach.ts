@@ -42,14 +42,24 @@ export class ThreadsMain {
   /** The main thread's hooks, each draining the other threads' events first (rule 3). */
   wrapHooks(hooks: Record<string, HookFn>): Record<string, HookFn> {
     const out: Record<string, HookFn> = {};
-    for (const [name, f] of Object.entries(hooks)) {
-      out[name] = (a = 0, b = 0, c = 0, d = 0, e = 0) => {
-        const col = this.collector;
-        if (col !== null && col.pending()) col.drain();
-        f(a, b, c, d, e);
-      };
-    }
+    for (const [name, f] of Object.entries(hooks)) out[name] = this.draining(f);
     return out;
+  }
+
+  /** f after a drain, with f's arity (V8 calls a JS import of matching arity without adapting). */
+  private draining(f: HookFn): HookFn {
+    const drain = (): void => {
+      const col = this.collector;
+      if (col !== null && col.pending()) col.drain();
+    };
+    switch (f.length) {
+      case 0: return () => { drain(); f(); };
+      case 1: return (a: number) => { drain(); f(a); };
+      case 2: return (a: number, b: number) => { drain(); f(a, b); };
+      case 3: return (a: number, b: number, c: number) => { drain(); f(a, b, c); };
+      case 4: return (a: number, b: number, c: number, d: number) => { drain(); f(a, b, c, d); };
+      default: return (a: number, b: number, c: number, d: number, e: number) => { drain(); f(a, b, c, d, e); };
+    }
   }
 
   /**

@@ -12,10 +12,13 @@
  *    in that order, and a block handed to another thread is freed after its allocation was
  *    numbered. drain replays strictly in that order, merging the per-thread logs; a number
  *    reserved but not yet committed (its writer is between two stores) is waited for.
- * 3. Main before main's own events. Each main-thread hook drains first, so the events other
- *    threads numbered before it are in the engine before the main thread's: a free on the main
- *    thread of a block a worker allocated finds it, and so does the reverse (the worker's free is
- *    numbered after the main hook returned the block).
+ *    (Not covered: realloc is reported after it returned, so a malloc on another thread that
+ *    gets the old address in between can be numbered first; the engine then warns.)
+ * 3. Others' events before the main thread's own. Each main-thread hook drains first, so the
+ *    events other threads numbered before it are in the engine before the main thread's: a free
+ *    on the main thread of a block a worker allocated finds it, and so does the reverse (the
+ *    worker's free is numbered after the main hook returned the block). The main thread also
+ *    drains at Emscripten's clock import (its sleeps and busy-waits) and before every scan.
  * 4. Scans stop the world. Before a scan's snapshot the main thread sets STOP; every running
  *    thread parks at its next hook (publishing its stack pointer) and waits until the scan ends.
  *    The main thread waits for them at most STOP_WAIT_MS: a thread blocked in a wait (a futex in

@@ -25,25 +25,27 @@
  *   thread  a = stack block, b = pthread struct (logged when the thread's stack is set up)
  */
 export const L = {
+  // SEQ, STOP and the rest sit on separate cache lines (128 bytes apart): every event adds to SEQ
+  // and reads STOP, from every thread.
   SEQ: 0,
-  STOP: 1,
-  PARKED_WAKE: 2,
-  NEXT_PID: 3,
-  SLOTS_USED: 4,
-  LOCK: 5,
-  FREE_COUNT: 6,
-  TRACE_TOP: 7,
+  STOP: 32,
+  PARKED_WAKE: 64,
+  NEXT_PID: 65,
+  SLOTS_USED: 66,
+  LOCK: 67,
+  FREE_COUNT: 68,
+  TRACE_TOP: 69,
   /** Date.now() & 0x3fffffff when the main thread last finished a drain. */
-  MAIN_DRAINED_AT: 8,
+  MAIN_DRAINED_AT: 70,
   /** Drains finished (notified): a thread waiting on its backlog waits on this. */
-  DRAINS: 9,
+  DRAINS: 71,
   /** A thread waits for the main thread's drain when it has this many chunks unread... */
   BACKLOG_CHUNKS: 16,
   /** ...and the main thread drained within this many ms (else it is blocked: no wait). */
   DRAIN_FRESH_MS: 20,
-  FREE_LIST: 16,
+  FREE_LIST: 96,
   FREE_MAX: 480,
-  SLOT_BASE: 512,
+  SLOT_BASE: 608,
   SLOT_WORDS: 16,
   MAX_SLOTS: 256,
   // slot fields

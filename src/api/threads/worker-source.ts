@@ -37,8 +37,9 @@ function say(line) {
   if (isNode) require('fs').writeSync(2, 'kmemleak: ' + line + '\\n'); else console.error('kmemleak: ' + line);
 }
 
-function view() {
-  if (heap === null || heap.buffer !== memory.buffer) heap = new Int32Array(memory.buffer);
+/* A view that covers the chunk at c: the memory may have grown (by any thread) since. */
+function view(c) {
+  if (heap === null || (c >>> 0) + CHUNK_BYTES > heap.byteLength) heap = new Int32Array(memory.buffer);
   return heap;
 }
 
@@ -60,6 +61,8 @@ function waitForBacklog() {
     if (taken - Atomics.load(ctl, base + L.READ_CHUNKS) < L.BACKLOG_CHUNKS) return;
     var age = ((Date.now() & 0x3fffffff) - Atomics.load(ctl, L.MAIN_DRAINED_AT)) & 0x3fffffff;
     if (age > L.DRAIN_FRESH_MS) return;
+    // a scan asks the world to stop meanwhile: park here (a hook, before this event's number)
+    if (Atomics.load(ctl, L.STOP) !== 0) { park(); continue; }
     Atomics.wait(ctl, L.DRAINS, Atomics.load(ctl, L.DRAINS), L.DRAIN_FRESH_MS);
   }
 }
@@ -71,7 +74,7 @@ function nextChunk() {
     if (!warned) { warned = true; say('a thread could not get memory for its event log: its events are lost'); }
     return;
   }
-  var h = view();
+  var h = view(c);
   h[c >>> 2] = 0;
   Atomics.store(h, (c >>> 2) + 1, 0);
   if (chunk === 0) Atomics.store(ctl, base + L.HEAD, c); else Atomics.store(h, chunk >>> 2, c);
@@ -153,7 +156,8 @@ function traceRef(lo, hi) {
 
 var hooks = {
   alloc: function (ptr, size, lo, hi) { put(L.ALLOC, ptr, size, 0, traceRef(lo, hi)); },
-  free: function (ptr) { put(L.FREE, ptr, 0, 0, 0); },
+  // each hook takes exactly its import's parameters: V8 calls a JS import of matching arity directly
+  free: function (ptr, lo, hi) { put(L.FREE, ptr, 0, 0, 0); },
   realloc: function (old, ptr, size, lo, hi) { put(L.REALLOC, old, ptr, size, traceRef(lo, hi)); },
   flush: function () {},
 };

@@ -29,14 +29,16 @@
  * most PENDING_ENTRIES / 2 allocations (the load, tombstones included, stays <= 1/2).
  */
 import { ByteWriter, I32 } from '../binary/index.js';
+import { EVENT_CANCELLED, EVENT_FREE } from '../../engine/batch.js';
 
 export const PENDING_BITS = 16;
 /** Hash entries: 2x the largest window (event-log.ts LOG_CAPACITY), so the load stays <= 1/2. */
 export const PENDING_ENTRIES = 1 << PENDING_BITS;
 export const PENDING_BYTES = PENDING_ENTRIES * 8;
 export const MAX_EVENTS = 0xffff;
-export const FREE = 0xffffffff;
-export const CANCELLED = 0xfffffffe;
+/** The engine's batch layout (src/engine/batch.ts) is the log's. */
+export const FREE = EVENT_FREE;
+export const CANCELLED = EVENT_CANCELLED;
 const EVENT_BYTES = 12;
 const HASH = 0x9e3779b1;
 

@@ -21,6 +21,8 @@ export interface EnginePort {
   setRootProvider(provider: (add: (start: number, end: number) => void) => void): void;
   alloc(ptr: number, size: number, minCount: number, trace: number): void;
   free(ptr: number, trace: number): void;
+  /** Optional: a batch of alloc/free events in src/engine/batch.ts's layout (Kmemleak has it). */
+  applyEvents?(words: Uint32Array, from: number, to: number, minCount: number): void;
   freePart(ptr: number, size: number): void;
   notLeak(ptr: number): void;
   transientLeak(ptr: number): void;

@@ -66,6 +66,16 @@ const HOLD_MS = 20;
  */
 export const MIN_BATCH = 256;
 const FLUSH_EVERY_MS = 5;
+/**
+ * A cancel pass that cancels fewer than 1 event in 2^BARREN_SHIFT of at least BARREN_MIN events
+ * is barren: the next passes are skipped, 1 then 3, 7, ... up to MAX_SKIP, until one pays again.
+ * A program whose blocks all outlive the window (a parse tree built, printed, then freed) has
+ * nothing to cancel, and the pass over its events (a hash probe each) is pure cost: ~5% of
+ * json's run. Skipping is safe: a pair the pass would have dropped is replayed instead.
+ */
+const BARREN_MIN = 1024;
+const BARREN_SHIFT = 6;
+const MAX_SKIP = 63;
 const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
 const HASH = 0x9e3779b1;
@@ -77,6 +87,11 @@ export interface EventSink {
   alloc(ptr: number, size: number, trace: number): void;
   /** A free of ptr by the code whose backtrace is trace. */
   free(ptr: number, trace: number): void;
+  /**
+   * The events words[from, to) at once (the engine's batch layout, src/engine/batch.ts: the
+   * log's own): replay calls this instead of alloc/free per event when the sink has it.
+   */
+  batch?(words: Uint32Array, from: number, to: number): void;
 }
 
 export interface EventLogGlobals {
@@ -107,6 +122,9 @@ export class EventLog {
   private segStart = 0;
   /** When the window's first event could have been logged (its last replay), in ms. */
   private windowStart = 0;
+  /** Cancel passes still to skip, and how many the last barren pass set (see BARREN_MIN). */
+  private skipPasses = 0;
+  private skipNext = 0;
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink,
     /** The clock (ms) that sizes batches and ages windows; tests pass their own. */
@@ -210,7 +228,8 @@ export class EventLog {
     try {
       const u32 = new Uint32Array(this.memory.buffer);
       const sink = this.sink;
-      for (let at = this.logStart >>> 2, stop = end >>> 2; at < stop; at += 3) {
+      if (sink.batch) sink.batch(u32, this.logStart >>> 2, end >>> 2);
+      else for (let at = this.logStart >>> 2, stop = end >>> 2; at < stop; at += 3) {
         const size = u32[at + 1]!;
         if (size === CANCELLED) continue;
         if (size === FREE) sink.free(u32[at]!, u32[at + 2]!);
@@ -253,8 +272,18 @@ export class EventLog {
     this.segStart = end;
     this.g.start.value = end;
     if (end === first) return;
-    if (this.cancel) this.cancel(this.logStart, first, end, this.pending, this.gen);
-    else cancelPairsReference(new Uint32Array(this.memory.buffer), this.logStart >>> 2, first >>> 2, end >>> 2, this.pending >>> 2, this.gen);
+    if (this.skipPasses > 0) {
+      this.skipPasses--;
+      return;
+    }
+    const pairs = this.cancel
+      ? this.cancel(this.logStart, first, end, this.pending, this.gen)
+      : cancelPairsReference(new Uint32Array(this.memory.buffer), this.logStart >>> 2, first >>> 2, end >>> 2, this.pending >>> 2, this.gen);
+    const events = (end - first) / EVENT_BYTES;
+    if (events >= BARREN_MIN && (2 * pairs) << BARREN_SHIFT < events) {
+      this.skipNext = Math.min(MAX_SKIP, 2 * this.skipNext + 1);
+      this.skipPasses = this.skipNext;
+    } else this.skipNext = 0;
   }
 
   /** A new window: the table's entries of the old one become stale (cleared only on wrap). */

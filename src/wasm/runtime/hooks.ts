@@ -29,6 +29,7 @@ import { formatFrame } from '../../report/text.js';
 import type { Backtraces } from './backtraces.js';
 import type { EnginePort } from './engine-port.js';
 import type { EventLog, EventSink } from './event-log.js';
+import { eachEvent } from '../../engine/batch.js';
 
 export type HookFn = (...args: number[]) => void;
 
@@ -122,11 +123,18 @@ export class HookWiring {
     },
     // The engine prints a warning's backtrace itself when given one: the logged free's caller.
     free: (ptr, trace) => { this.engine.free(ptr, trace); },
+    // A window at once. Every logged allocation has the min_count of the moment: start-up
+    // contexts, whose blocks get 0 by their trace, are never put in the log's table (remember).
+    batch: (words, from, to) => {
+      const k = this.engine;
+      if (k.applyEvents) k.applyEvents(words, from, to, this.inStartup || this.ignoring > 0 ? 0 : 1);
+      else eachEvent(words, from, to, this.events.alloc, this.events.free);
+    },
   };
 
   /** Lets the wrappers log this context's events from now on (its stack is in `trace`). */
   private remember(lo: number, hi: number, trace: number): void {
-    if (this.keyed && this.eventLog) this.eventLog.remember(lo, hi, trace);
+    if (this.keyed && this.eventLog && !this.traces.isStartup(trace)) this.eventLog.remember(lo, hi, trace);
   }
   leave = (): void => { this.inHook--; };
 

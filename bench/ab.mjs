@@ -1,0 +1,23 @@
+// Before/after: two builds of kmemleak (two checkouts, each built) run alternately on one
+// workload, CPU time (user + sys, /usr/bin/time) of each run, min and median. On a shared machine
+// alternating runs is what makes a 5-10% difference visible.
+//   node bench/ab.mjs RUNS WORKLOAD BEFORE/bin/kmemleak AFTER/bin/kmemleak
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const [runs, w, before, after] = [Number(process.argv[2] ?? 9), process.argv[3] ?? 'json', process.argv[4], process.argv[5]];
+if (!before || !after) throw new Error('usage: node bench/ab.mjs RUNS WORKLOAD BEFORE/bin/kmemleak AFTER/bin/kmemleak');
+const wasm = fileURLToPath(new URL(`build/${w}.wasm`, import.meta.url));
+const cs = [['before', before], ['after', after]];
+const cpu = { before: [], after: [] };
+for (let i = 0; i < runs; i++) {
+  for (const [name, bin] of i % 2 ? cs : [...cs].reverse()) {
+    const r = spawnSync('/usr/bin/time', ['-f', '%U %S', bin, 'run', '--exitcode', '0', '--report', '/dev/null', wasm], { encoding: 'utf8' });
+    const [u, s] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    cpu[name].push(u + s);
+  }
+}
+for (const name of ['before', 'after']) {
+  const xs = [...cpu[name]].sort((a, b) => a - b);
+  console.log(`${w} ${name}: CPU s min ${xs[0].toFixed(2)} median ${xs[runs >> 1].toFixed(2)} (${xs.map((x) => x.toFixed(2)).join(' ')})`);
+}

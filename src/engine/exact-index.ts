@@ -1,0 +1,266 @@
+/**
+ * The exact-start index: pointer -> slot for the operations kmemleak does by a block's own
+ * address (free, free_part, annotations). Three parts, each object in exactly one of them:
+ *
+ *   run        objects allocated at rising addresses, in creation order: a sorted array of
+ *              (start, slot), searched from a cursor (address-run.ts)
+ *   unindexed  other objects created since the last sync, in creation order (slot ids)
+ *   hash       everything else (ptr-hash.ts)
+ *
+ * Why the run (issue 15): a program that builds a structure allocates it at rising addresses (a
+ * heap's top chunk is carved in order) and frees it in or near that order (a parse tree, an
+ * interpreter's sweep). In the hash each of those objects cost an insert and a remove, each a
+ * cache miss in a table of megabytes (~90 ns each at 1.5M objects); in the run, an append and a
+ * search that starts where the last one ended, in lines already in cache.
+ *
+ * Invariants:
+ * - Allocation and free do not sync: every other operation (annotations, free_part, dump,
+ *   stats) calls sync(), which empties the run and `unindexed` into the hash, in creation order,
+ *   so the hash is exact whenever it is read. A free looks in the run, then (after putting
+ *   `unindexed` into the hash) in the hash.
+ * - No start is live in both the run and the other parts: an allocation out of order is looked
+ *   up in the run, and one appended to the run in the hash when `hashedPages` says an object of
+ *   its page went there since the hash was last empty (one bit per 4 KiB page, so that the run's
+ *   appends, above every start it holds, rarely probe the hash). A duplicate found there is
+ *   dropped at once (the newer object, with the warning); duplicates within the hash and
+ *   `unindexed` are found when they meet at a sync, and any left at a scan by its snapshot.
+ * - An entry of `unindexed` or of the run whose slot was dropped by a scan is skipped (slot not
+ *   live, or live with another start); the owner tells the run (drop) so that no live entry of
+ *   the run names a slot that the table reuses.
+ */
+
+import { AddressRun } from './address-run.js';
+import { F_ALLOCATED, type ObjectTable } from './object-table.js';
+import { PtrHash } from './ptr-hash.js';
+
+/** The unindexed objects are synced at the latest after this many (4 MiB of slot ids). */
+const UNINDEXED_MAX = 1 << 20;
+/**
+ * The run is used while allocations keep rising: judged over each PERIOD allocations, it is on
+ * for the next period when fewer than PERIOD >> BREAK_SHIFT of them were below their predecessor.
+ * Where they jump about (reused free chunks: churn, an interpreter's young objects) the run
+ * would only add a second look-up to each free.
+ */
+const PERIOD = 4096;
+/**
+ * The run holds at most this many entries (32 MiB); later objects go to the hash. At 10M live
+ * objects that never die (bench/memory.mjs's graph) a run of them all would take 8 bytes an
+ * object where the hash takes ~6.7 (issue 12, peak memory).
+ */
+const RUN_MAX = 1 << 22;
+/** An entry of `unindexed` whose object a scan dropped. */
+const GONE = 0xffffffff;
+const BREAK_SHIFT = 6;
+
+export interface IndexEvents {
+  /** The object in slot `dropped` starts where live object `kept` does: it was released. */
+  duplicate(dropped: number, start: number, size: number, kept: number): void;
+  /** The hash cannot grow: the detector stops. */
+  full(): void;
+}
+
+export class ExactIndex {
+  private readonly hash: PtrHash;
+  private readonly run = new AddressRun();
+  private unindexed = new Uint32Array(1024);
+  private nUnindexed = 0;
+  private runOn = true;
+  private lastStart = 0;
+  private breaks = 0;
+  private allocs = 0;
+  /** One bit per 4 KiB page: an object of the page went to `unindexed` or the hash. */
+  private hashedPages = new Uint32Array(1 << 15);
+  private pagesDirty = false;
+
+  constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
+    this.hash = new PtrHash(() => t.start);
+  }
+
+  get bytes(): number {
+    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength;
+  }
+
+  /** Whether the hash is at its largest and full (no object can be created). */
+  get full(): boolean {
+    return this.hash.full;
+  }
+
+  /** A new live object in slot s (created just now). False when the detector had to stop. */
+  add(s: number): boolean {
+    const start = this.t.start[s];
+    this.judge(start);
+    if (this.runOn) {
+      if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
+        // A new run where the last one is mostly freed: its live objects wait for the hash.
+        this.run.drain((slot) => this.pushUnindexed(slot));
+      }
+      if (this.run.above(start) && this.run.length < RUN_MAX) {
+        if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
+        this.run.append(start, s);
+        return true;
+      }
+    }
+    const older = this.run.live > 0 ? this.run.liveSlot(start, this.t.start, this.t.flags) : -1;
+    if (older >= 0) {
+      this.dropDuplicate(s, older);
+      return true;
+    }
+    if (this.nUnindexed >= UNINDEXED_MAX && !this.syncUnindexed()) return false;
+    this.pushUnindexed(s);
+    return true;
+  }
+
+  /** False once the hash was found full (the detector stops). */
+  private state = true;
+
+  private mayBeHashed(start: number): boolean {
+    const page = start >>> 12;
+    return (this.hashedPages[page >>> 5] & (1 << (page & 31))) !== 0;
+  }
+
+  private markHashed(start: number): void {
+    const page = start >>> 12;
+    this.hashedPages[page >>> 5] |= 1 << (page & 31);
+    this.pagesDirty = true;
+  }
+
+  /** Whether a live object other than s starts at start in the hash or `unindexed` (s is dropped then). */
+  private duplicateInHash(s: number, start: number): boolean {
+    if (!this.syncUnindexed()) {
+      this.state = false;
+      return true;
+    }
+    const existing = this.hash.find(start);
+    if (existing < 0 || existing === s) return false;
+    this.dropDuplicate(s, existing);
+    return true;
+  }
+
+  /** Counts allocations below their predecessor; decides each PERIOD whether the run is used. */
+  private judge(start: number): void {
+    if (start <= this.lastStart) this.breaks++;
+    this.lastStart = start;
+    if (++this.allocs < PERIOD) return;
+    this.runOn = this.breaks < PERIOD >>> BREAK_SHIFT;
+    this.allocs = 0;
+    this.breaks = 0;
+  }
+
+  private pushUnindexed(s: number): void {
+    if (this.nUnindexed === this.unindexed.length) {
+      const next = new Uint32Array(this.unindexed.length * 2);
+      next.set(this.unindexed);
+      this.unindexed = next;
+    }
+    this.unindexed[this.nUnindexed++] = s;
+    this.markHashed(this.t.start[s]);
+  }
+
+  /** Puts every object into the hash (see the invariants). False when the detector had to stop. */
+  sync(): boolean {
+    if (!this.syncUnindexed()) return false;
+    if (this.run.live === 0) {
+      this.run.reset();
+      return true;
+    }
+    this.hash.reserve(this.run.live);
+    let ok = true;
+    this.run.drain((s) => {
+      if (ok) ok = this.insert(s);
+    });
+    return ok;
+  }
+
+  private syncUnindexed(): boolean {
+    const n = this.nUnindexed;
+    if (n === 0) return true;
+    this.nUnindexed = 0;
+    this.hash.reserve(n);
+    const pending = this.unindexed;
+    for (let i = 0; i < n; i++) if (!this.insert(pending[i])) return false;
+    return true;
+  }
+
+  /** Slot s into the hash; a duplicate start keeps the older object. False when the hash is full. */
+  private insert(s: number): boolean {
+    const t = this.t;
+    // A slot dropped by a scan (GONE), or a duplicate dropped at allocation.
+    if (s === GONE || !(t.flags[s] & F_ALLOCATED)) return true;
+    this.markHashed(t.start[s]);
+    const existing = this.hash.insert(t.start[s], s);
+    if (existing === -1 || existing === s) return true;
+    if (existing < 0) {
+      this.on.full();
+      return false;
+    }
+    if (t.olderThan(s, existing)) {
+      this.hash.remove(t.start[s]);
+      this.hash.insert(t.start[s], s);
+      this.dropDuplicate(existing, s);
+    } else this.dropDuplicate(s, existing);
+    return true;
+  }
+
+  private dropDuplicate(dropped: number, kept: number): void {
+    const t = this.t;
+    const start = t.start[dropped];
+    const size = t.size[dropped];
+    t.release(dropped);
+    this.on.duplicate(dropped, start, size, kept);
+  }
+
+  /**
+   * kmemleak_free's look-up: removes the live object starting at ptr from the index and returns
+   * its slot, or -1 (unknown, or the detector stopped). A duplicate found here is dropped.
+   */
+  takeFree(ptr: number): number {
+    if (this.run.live > 0) {
+      const s = this.run.take(ptr, this.t.start, this.t.flags);
+      if (s >= 0) return s;
+    }
+    if (!this.syncUnindexed()) return -1;
+    if (this.hash.entries === 0) return -1;
+    const s = this.hash.remove(ptr);
+    if (this.hash.entries === 0) this.forgetHashedPages();
+    return s;
+  }
+
+  /** The hash is empty: no page has objects there any more. */
+  private forgetHashedPages(): void {
+    if (!this.pagesDirty) return;
+    this.hashedPages.fill(0);
+    this.pagesDirty = false;
+  }
+
+  /** The live object starting at ptr (after sync), or -1. */
+  find(ptr: number): number {
+    return this.hash.find(ptr);
+  }
+
+  /** Removes ptr (after sync); returns its slot or -1. */
+  remove(ptr: number): number {
+    return this.hash.remove(ptr);
+  }
+
+  /** Indexes a re-created object (after sync): -1, or not -1 when it could not be placed. */
+  insertSynced(ptr: number, s: number): number {
+    return this.hash.insert(ptr, s);
+  }
+
+  /** A scan dropped slot s (starting at start): wherever it is indexed, it is no more. */
+  drop(start: number, s: number): void {
+    if (this.hash.find(start) === s) this.hash.remove(start);
+    this.run.forgetSlot(start, s);
+    // Not left in `unindexed`, where the slot, once reused, would be indexed a second time.
+    const pending = this.unindexed;
+    for (let i = 0; i < this.nUnindexed; i++) if (pending[i] === s) pending[i] = GONE;
+  }
+
+  clear(): void {
+    this.hash.clear();
+    this.run.clear();
+    this.forgetHashedPages();
+    this.nUnindexed = 0;
+    this.unindexed = new Uint32Array(16);
+  }
+}
