@@ -254,6 +254,10 @@ export async function emscripten<T extends object>(
   factory: (moduleArg: Record<string, unknown>) => Promise<T> | T,
   opts: EmscriptenOptions = {},
 ): Promise<{ module: T; kmemleak: KmemleakHandle }> {
+  // A caller's mistake (the module object, its path) gets one clear message, not toString's.
+  if (typeof factory !== 'function') {
+    throw new TypeError(`kmemleak.emscripten needs the Emscripten MODULARIZE factory (a function), got ${factory === null ? 'null' : typeof factory}`);
+  }
   const moduleArg: Record<string, unknown> = { ...(opts.moduleArg ?? {}) };
   if (!opts.exportAliases) {
     // Minified glue maps export names back (k._malloc=c.Ia): read them from its source text.

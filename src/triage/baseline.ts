@@ -19,14 +19,17 @@ export class BaselineError extends Error {
 
 /** The site keys of a JSON report's text. */
 export function parseBaseline(text: string, file: string): Set<string> {
+  notJsonReport(text, file);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const pos = /position (\d+)/.exec(msg);
-    const line = pos ? lineAt(text, Number(pos[1])) : lineAt(text, text.length);
-    throw new BaselineError(file, line, `not valid JSON (${msg.split('\n')[0]})`);
+    // Without a position (V8's "Unexpected token" quotes the text instead) no line is named:
+    // the end of the file would be a wrong one.
+    const line = pos ? lineAt(text, Number(pos[1])) : 0;
+    throw new BaselineError(file, line, `not valid JSON (${printable(msg.split('\n')[0]!)})`);
   }
   const notReport = (why: string): BaselineError => new BaselineError(file, 1, `not a kmemleak --json report: ${why}`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw notReport('expected an object');
@@ -55,6 +58,27 @@ function framesOf(bt: unknown, where: string, fail: (why: string) => Error): Sit
       funcIndex: typeof fr.funcIndex === 'number' ? fr.funcIndex : undefined,
     };
   });
+}
+
+/**
+ * The two mistakes JSON.parse words badly: a binary file (its message quotes raw bytes to the
+ * terminal) and a text report (`kmemleak report --baseline` reads those, `run --baseline` not).
+ */
+function notJsonReport(text: string, file: string): void {
+  const bin = /[\0-\x08\x0e-\x1f]/.exec(text.slice(0, 4096));
+  if (bin) throw new BaselineError(file, lineAt(text, bin.index), 'binary data, not a kmemleak --json report');
+  const first = /\S/.exec(text);
+  if (first && first[0] !== '{' && first[0] !== '[') {
+    const why = /^(unreferenced object|kmemleak:|memory leak in)/m.test(text)
+      ? 'a text report, not JSON: --baseline takes an earlier --json report (kmemleak report --baseline reads text too)'
+      : 'not JSON: --baseline takes an earlier --json report';
+    throw new BaselineError(file, lineAt(text, first.index), why);
+  }
+}
+
+/** Control characters shown as '?', so a message stays one printable line. */
+function printable(s: string): string {
+  return s.replace(/[\0-\x1f\x7f]/g, '?');
 }
 
 function lineAt(text: string, pos: number): number {

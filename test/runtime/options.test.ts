@@ -3,7 +3,9 @@
  * --min-age and --scan (automatic scans driven from the allocation hooks).
  */
 import { describe, expect, it } from 'vitest';
-import { fixture, reported, run } from './helpers.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, reported, run, tempDir } from './helpers.js';
 import { AutoScan } from '../../src/wasm/runtime/auto-scan.js';
 
 const custom = fixture('custom.wasm');
@@ -35,6 +37,14 @@ describe('--source-map', () => {
     const r = await run(custom, [], { allocator: { malloc: 'my_alloc', free: 'my_release' }, sourceMap: fixture('custom.map') });
     expect(r.err).toMatch(/^    make_lost\+0x3\/0x7 custom\.c:20\n    _start\+0x[0-9a-f]+\/0x8 custom\.c:40\n/m);
   });
+
+  it.each([['not JSON', 'not json\n'], ['JSON without mappings', '{"version":3}'], ['a map of no wasm code', '{"version":3,"sources":[],"names":[],"mappings":""}']])(
+    'a named file that is %s: one line, exit 2 (it was ignored in silence)', async (_what, text) => {
+      const map = join(tempDir(), 'bad.map');
+      writeFileSync(map, text);
+      await expect(run(custom, [], { allocator: { malloc: 'my_alloc', free: 'my_release' }, sourceMap: map }))
+        .rejects.toThrow(`--source-map: ${map}: not a source map of wasm code (no mapping on generated line 1, as emcc -gsource-map writes)`);
+    });
 });
 
 describe('automatic scans (--scan, --first-scan, --min-age)', () => {

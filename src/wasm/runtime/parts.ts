@@ -125,6 +125,11 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
     }
   }
   const names = await Symbolizer.fromBinary(original, sourceMap !== undefined ? { sourceMap } : { loadSourceMap: sourceMapLoader(opts.module) });
+  // A map the user named that gives no wasm mapping (not JSON, a JavaScript file's map) would
+  // otherwise be dropped in silence, leaving frames without the file:line asked for.
+  if (sourceMap !== undefined && !names.sources().includes('sourcemap')) {
+    throw new InputError(`--source-map: ${opts.sourceMap}: not a source map of wasm code (no mapping on generated line 1, as emcc -gsource-map writes)`, 2);
+  }
   const t0 = performance.now();
   const now = (): number => performance.now() - t0;
   const engine: Kmemleak = new Kmemleak({

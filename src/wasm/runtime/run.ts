@@ -29,6 +29,7 @@ import { describeTrap, isTrap } from './trap-report.js';
 import { createWasi } from './wasi-host.js';
 import { BlockingWaits } from './waits/blocking-wasi.js';
 import { scanAnswer } from './scan-answer.js';
+import { scanCommandOf } from './scan-command.js';
 import { Symbolizer } from '../../symbolize/index.js';
 import { isPeerImport, peerImportsOff, Peers } from '../../peers/peers.js';
 import { Kmemleak } from '../../engine/index.js';
@@ -295,9 +296,9 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const flushEvents = (): void => { wiring?.eventLog?.flush(); };
   const control = (cmd: string): { error: string | null; output: string } => {
     flushEvents();
-    const t = cmd.trim();
+    const sc = scanCommandOf(cmd);
     // `scan` answers with what it found, and why a first scan shows nothing (scan-answer.ts).
-    if (t === 'scan' && engine.enabled) {
+    if (sc?.kind === 'scan' && engine.enabled) {
       const n = engine.scan();
       published?.();
       return { error: null, output: scanAnswer(n, opts.minAgeMs, opts.control) };
@@ -305,11 +306,11 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     const r = engine.control(cmd);
     // Automatic scans are this file's (auto-scan.ts), not the engine's timer, which cannot
     // fire while the program holds the thread: mirror the accepted scan= commands there.
-    if (r.error === null && t.startsWith('scan=')) {
+    if (r.error === null && sc !== null && sc.kind !== 'scan') {
       engine.stop();
-      if (t === 'scan=on') auto.start();
-      else if (t === 'scan=off') auto.stop();
-      else auto.setPeriod(Number(t.slice(5)) * 1000);
+      if (sc.kind === 'on') auto.start();
+      else if (sc.kind === 'off') auto.stop();
+      else auto.setPeriod(sc.ms);
     }
     published?.();
     return { error: r.error, output: r.output };
