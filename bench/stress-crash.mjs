@@ -6,6 +6,8 @@
 //   node bench/stress-crash.mjs [--runs 50] [--sizes 1000000,4000000,10000000] [--mode kmemleak]
 //        [--budget-min 60] [--timeout-s 600]
 // --mode kmemleak   bin/kmemleak run (the product; expected status 23: the 1% are reported)
+// --mode worker     bin/kmemleak run on its worker path (KMEMLEAK_STACK_MB=64 forces it, as a small
+//                   `ulimit -s` or `node bin/kmemleak` does)
 // --mode thread-off bin/kmemleak run with KMEMLEAK_THREAD=off (the program on the main thread,
 //                   V8's default GC threads: the behaviour before the program thread)
 // --mode plain      node bench/plain-run.mjs (no tool; expected status 0)
@@ -34,6 +36,7 @@ if (!existsSync(wasm)) {
 
 const modes = {
   kmemleak: { cmd: [`${root}bin/kmemleak`, 'run', wasm], env: {}, ok: 23 },
+  worker: { cmd: [`${root}bin/kmemleak`, 'run', wasm], env: { KMEMLEAK_STACK_MB: '64' }, ok: 23 },
   'thread-off': { cmd: [`${root}bin/kmemleak`, 'run', wasm], env: { KMEMLEAK_THREAD: 'off' }, ok: 23 },
   plain: { cmd: [process.execPath, `${root}bench/plain-run.mjs`, wasm], env: {}, ok: 0 },
   'plain-stgc': { cmd: [process.execPath, '--single-threaded-gc', `${root}bench/plain-run.mjs`, wasm], env: {}, ok: 0 },
