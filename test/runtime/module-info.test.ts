@@ -23,6 +23,13 @@ describe('readModuleInfo / checkWasiCommand', () => {
     expect(e.message).toBe('notwasm.wasm is not a WebAssembly file (it does not start with \\0asm)');
   });
 
+  it('a file cut inside the header that starts with \\0asm is truncated, not "not wasm"', () => {
+    for (const n of [4, 7]) {
+      const e = failure(() => readModuleInfo(fixture('tool.wasm').subarray(0, n), 't.wasm'));
+      expect(e.message).toBe(`t.wasm is not a valid WebAssembly module: truncated in its 8-byte header (${n} bytes)`);
+    }
+  });
+
   it('refuses a truncated module with the offset', () => {
     const bytes = fixture('tool.wasm').subarray(0, 300);
     const e = failure(() => readModuleInfo(bytes, 't.wasm'));

@@ -65,6 +65,10 @@ class Reader {
 /** Checks the header and reads imports and exports. `what` names the file in messages. */
 export function readModuleInfo(bytes: Uint8Array, what: string): ModuleInfo {
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    // A cut-off download that keeps \0asm is truncated, not "not wasm".
+    if (bytes.length >= 4 && MAGIC.every((b, i) => bytes[i] === b)) {
+      throw new InputError(`${what} is not a valid WebAssembly module: truncated in its 8-byte header (${bytes.length} bytes)`);
+    }
     throw new InputError(`${what} is not a WebAssembly file (it does not start with \\0asm)`);
   }
   const version = bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24);
