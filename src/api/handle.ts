@@ -25,6 +25,7 @@ import type { CallTracker } from './calls.js';
 import { RootRegistry } from './roots.js';
 import { watchSideModules, type SideModuleWatch } from './side-modules.js';
 import { cachedDescribe, triagedLeaks, triageNow } from './triage.js';
+import { exitReportNow, type ExitReport } from './exit-report.js';
 import type { Frame } from '../symbolize/frame.js';
 import type { Site } from '../triage/sites.js';
 import type { Suppression } from '../triage/suppressions.js';
@@ -156,6 +157,16 @@ export class KmemleakHandle {
    */
   exitScan(): Promise<number> {
     return new Promise((resolve) => this.tracker.whenSafe(() => resolve(this.engine.exitScan())));
+  }
+
+  /**
+   * The exit scan now, synchronously, even with wasm frames live, and `kmemleak run`'s exit report
+   * (exit-report.ts). Only for the program's exit path (exit is a safe point: no frame returns):
+   * emscripten()'s `exitReport` option calls it from the glue's onExit.
+   */
+  exitReportNow(status: number): ExitReport {
+    this.parts.sync?.();
+    return exitReportNow(this.engine, this.parts.suppressions ?? [], status);
   }
 
   notLeak(ptr: number): void {

@@ -14,6 +14,8 @@
  *
  *   // Emscripten modules: the glue's own loading, through Module.instantiateWasm
  *   const { module, kmemleak: k } = await kmemleak.emscripten(initSqlJs, { wasm: bytes });
+ *   // a program that exits inside the factory (-sEXIT_RUNTIME=1): the exit report at its exit
+ *   await kmemleak.emscripten(createModule, { wasm: bytes, exitReport: true });   // exit-report.ts
  *   // glue you call yourself (web-tree-sitter): a ready-made Module.instantiateWasm hook
  *   await Parser.init({ instantiateWasm: kmemleak.instantiateWasmHook(bytes, opts, (h) => k = h) });
  *
@@ -35,10 +37,12 @@ import { hasSharedMemory, THREADED_UNTRACKED } from './threads.js';
 import { threadedGlue, registerThreadedModule } from './threads/glue-hooks.js';
 import { threadConfigs } from './threads/attach.js';
 import { htmlReport } from './html-report.js';
+import { wrapOnExit, type ExitReportOption } from './exit-report.js';
 
 export { KmemleakHandle } from './handle.js';
 export { WasiShim, WasiExit, type WasiShimOptions } from './wasi.js';
 export { htmlReport, type HtmlReportSource } from './html-report.js';
+export type { ExitReport, ExitReportOption } from './exit-report.js';
 export type { DetectorOptions } from './detector.js';
 export type { LeakRecord } from '../engine/index.js';
 export type { Frame } from '../symbolize/frame.js';
@@ -243,6 +247,12 @@ export interface EmscriptenOptions extends DetectorOptions {
   wasm?: Source;
   /** Extra Module settings passed to the factory (locateFile, print, ...). */
   moduleArg?: Record<string, unknown>;
+  /**
+   * When the program exits (the glue's onExit: -sEXIT_RUNTIME=1, or exit()), run the exit scan
+   * there and then and write `kmemleak run`'s exit report through `log` (true), or hand it to
+   * this function. moduleArg.onExit is still called, after it. See exit-report.ts.
+   */
+  exitReport?: ExitReportOption;
 }
 
 /**
@@ -266,6 +276,7 @@ export async function emscripten<T extends object>(
   }
   let handle: KmemleakHandle | null = null;
   let wrapped: Wrapped | null = null;
+  if (opts.exitReport) wrapOnExit(moduleArg, opts.exitReport, () => handle, opts.log ?? ((l) => console.error(l)));
   // The glue has no error path for instantiateWasm: a failure must end the wait itself.
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));

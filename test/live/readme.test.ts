@@ -30,6 +30,21 @@ describe('README', () => {
     expect(r.stdout.match(/^unreferenced object/gm)).toHaveLength(1);   // not the registered one
   });
 
+  it('the exitReport snippet prints the exit report it shows, after the program\'s own output', () => {
+    const block = /```js\n([\s\S]*?)```/.exec(README.slice(README.indexOf('**The exit report (`exitReport`).**')))![1]!;
+    const api = pathToFileURL(join(ROOT, 'dist', 'api', 'index.js')).href;
+    const file = join(mkdtempSync(join(tmpdir(), 'kml-readme-')), 'exit-report.mjs');
+    writeFileSync(file, block.replace("from 'kmemleak'", `from '${api}'`).replace('createRequire(import.meta.url)', `createRequire(${JSON.stringify(join(ROOT, 'x.js'))})`));
+    const r = spawnSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('leaks: done\n');
+    for (const shown of block.split('\n').filter((l) => l.startsWith('// kmemleak') || l.startsWith('// unreferenced'))) {
+      const line = shown.slice(3).split(' ...')[0]!;
+      expect(r.stderr).toContain(line);
+    }
+    expect(r.stderr.match(/^unreferenced object/gm)).toHaveLength(2);
+  });
+
   it('the control-file session prints what its comments show', async () => {
     const lines = README.split('\n').filter((l) => l.startsWith('    kmemleak ') && l.includes('/tmp/app.kml'));
     expect(lines).toHaveLength(4);
