@@ -29,6 +29,12 @@ const stdio: CtlIO = {
 /** Runs the ctl command; resolves with the exit status. Never throws. */
 export async function runCtl(path: string, words: string[], io: CtlIO = stdio, timeoutMs?: number): Promise<number> {
   const cmd = words.join(' ').trim();
+  // Words that are all blank are not "no command": the kernel answers an empty write with EINVAL,
+  // and reading the report instead would surprise a script that built an empty command by mistake.
+  if (words.length > 0 && cmd === '') {
+    io.err('kmemleak: an empty control command (to read the report, give no command)\n');
+    return CTL_ERROR_ANSWER;
+  }
   if (cmd.includes('\n')) {
     io.err('kmemleak: a control command is one line\n');
     return CTL_ERROR_ANSWER;

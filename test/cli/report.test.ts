@@ -81,6 +81,28 @@ describe('kmemleak report', () => {
     expect(r.leaks[0]).toMatchObject({ address: '0x00003000', kind: 'direct' });
   });
 
+  it('names the line each record of our JSON starts on (braces inside strings do not count)', async () => {
+    const doc = [
+      '{',
+      '  "leaks": [',
+      '    {',
+      '      "size": 8, "backtrace": [{ "function": "first_site", "file": "a{[.c" }]',
+      '    },',
+      '    {',
+      '      "size": 16, "backtrace": [{ "function": "second_site", "file": "b}].c" }]',
+      '    }',
+      '  ]',
+      '}',
+    ].join('\n');
+    const out = (await cli(['report', put('lines.json', doc)])).out;
+    const firstAt = (fn: string) => {
+      const at = out.indexOf(`memory leak in ${fn}`);
+      return /first at .*lines\.json:(\d+)/.exec(out.slice(at))?.[1];
+    };
+    expect(firstAt('first_site')).toBe('3');
+    expect(firstAt('second_site')).toBe('6');
+  });
+
   it("reads our exit report's one record per site with its counts line (SPEC §7)", async () => {
     const exitText = [
       'kmemleak: 4 new suspected memory leaks (see standard error)',

@@ -202,6 +202,17 @@ describe('kmemleak ctl', () => {
     expect(io.e).toMatch(/^kmemleak: bogus words: unknown command "bogus words"\n$/);
   });
 
+  it('refuses an empty command instead of reading (the kernel answers EINVAL), asking nothing', async () => {
+    const { p, t } = await serve(tempDir());
+    for (const words of [[''], ['  ', '']]) {
+      const io = capture();
+      expect(await runCtl(p, words, io)).toBe(1);
+      expect(io.o).toBe('');
+      expect(io.e).toBe('kmemleak: an empty control command (to read the report, give no command)\n');
+    }
+    expect(t.writes).toEqual([]);
+  });
+
   it('says clearly that nothing listens', async () => {
     const dir = tempDir();
     const io = capture();

@@ -47,6 +47,38 @@ export interface JsonIngest {
   recordSites: Array<number | undefined>;
 }
 
+/**
+ * The line each element of the "leaks" array starts on (the array opening after leaksAt), so a
+ * record read back names its own line; empty when the text does not have that shape. One pass,
+ * strings and escapes skipped, so a brace inside a string does not count.
+ */
+function recordLines(text: string, leaksAt: number): number[] {
+  const lines: number[] = [];
+  if (leaksAt < 0) return lines;
+  const open = text.indexOf('[', leaksAt);
+  if (open < 0) return lines;
+  let line = lineAt(text, open);
+  let depth = 0;
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 34) {                       // a string: skip to its closing quote
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;                     // backslash: the next character is escaped
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {        // { [
+      if (depth === 0 && c === 123) lines.push(line);
+      depth++;
+    } else if (c === 125 || c === 93) {        // } ]
+      if (depth === 0) break;                  // the leaks array's own "]"
+      depth--;
+    }
+  }
+  return lines;
+}
+
 export function readJsonRecords(text: string, file: string): JsonIngest {
   const doc = parseJson(text, file);
   const leaksAt = text.indexOf('"leaks"');
@@ -54,6 +86,9 @@ export function readJsonRecords(text: string, file: string): JsonIngest {
   if (!isObject(doc) || !Array.isArray(doc['leaks'])) throw shape('no "leaks" array');
   const records: IngestRecord[] = [];
   const recordSites: Array<number | undefined> = [];
+  const leaksLine = leaksAt >= 0 ? lineAt(text, leaksAt) : 1;
+  const starts = recordLines(text, leaksAt);
+  const lineOf = starts.length === (doc['leaks'] as unknown[]).length ? (i: number) => starts[i]! : () => leaksLine;
   (doc['leaks'] as unknown[]).forEach((v, i) => {
     if (!isObject(v) || typeof v['size'] !== 'number' || !Array.isArray(v['backtrace'])) {
       throw shape(`leaks[${i}] needs a numeric "size" and a "backtrace" array`);
@@ -66,7 +101,7 @@ export function readJsonRecords(text: string, file: string): JsonIngest {
       backtrace: (v['backtrace'] as unknown[]).map((f, j) => frameOf(f, () => shape(`leaks[${i}].backtrace[${j}] is not a frame`))),
       truncated: false,
       origin: 'kmemleak-wasm',
-      source: { file, line: leaksAt >= 0 ? lineAt(text, leaksAt) : 1 },
+      source: { file, line: lineOf(i) },
     };
     if (typeof v['comm'] === 'string') rec.comm = v['comm'];
     if (typeof v['pid'] === 'number') rec.pid = v['pid'];
