@@ -39,7 +39,8 @@
  *   window is replayed (the table names events by their index in the window).
  */
 
-import { CANCELLED, FREE, PENDING_BYTES, cancelKernel, cancelPairsReference, type CancelFn } from './cancel-kernel.js';
+import { eachEvent } from '../../engine/batch.js';
+import { PENDING_BYTES, cancelKernel, cancelPairsReference, type CancelFn } from './cancel-kernel.js';
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
 export const KNOWN_CAPACITY = 1 << 14;
@@ -229,12 +230,7 @@ export class EventLog {
       const u32 = new Uint32Array(this.memory.buffer);
       const sink = this.sink;
       if (sink.batch) sink.batch(u32, this.logStart >>> 2, end >>> 2);
-      else for (let at = this.logStart >>> 2, stop = end >>> 2; at < stop; at += 3) {
-        const size = u32[at + 1]!;
-        if (size === CANCELLED) continue;
-        if (size === FREE) sink.free(u32[at]!, u32[at + 2]!);
-        else sink.alloc(u32[at]!, size, u32[at + 2]!);
-      }
+      else eachEvent(u32, this.logStart >>> 2, end >>> 2, (p, size, trace) => sink.alloc(p, size, trace), (p, trace) => sink.free(p, trace));
     } finally {
       this.g.pos.value = this.logStart;
       this.segStart = this.logStart;
