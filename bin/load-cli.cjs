@@ -12,7 +12,6 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const { createRequire } = require('node:module');
 
 // The same directory rule as src/wasm/runtime/prepare-cache.ts (this file runs before the bundle
 // that holds that code is loaded, so it cannot import it).
@@ -48,14 +47,17 @@ function writeAtomically(file, data) {
   }
 }
 
-/** Evaluates the CommonJS bundle at `file` and returns its exports. */
-function loadCli(file) {
+/**
+ * Evaluates the CommonJS bundle at `file` and returns its exports. programThread: on the program
+ * thread (bin/program-worker.cjs), whose V8 flags differ, so its cached code is kept apart.
+ */
+function loadCli(file, programThread) {
   const source = fs.readFileSync(file, 'utf8');
   const st = fs.statSync(file);
   const dir = cacheDir();
   // V8 rejects code cached under other flags: the program thread (bin/program-thread.cjs, which
   // sets GC flags) and the main thread (kmemleak ctl, KMEMLEAK_THREAD=off) keep a file each.
-  const thread = require('node:worker_threads').isMainThread ? '' : '-t';
+  const thread = programThread ? '-t' : '';
   const cacheFile = dir && path.join(dir, `cli-${process.version}-${st.size}-${Math.floor(st.mtimeMs)}-${st.ino}${thread}.v8`);
   let cachedData;
   if (cacheFile) {
@@ -78,8 +80,29 @@ function loadCli(file) {
     process.once('exit', () => writeAtomically(cacheFile, script.createCachedData()));
   }
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file));
+  // This file's require: the bundle requires only Node's built-ins, which resolve the same anywhere.
+  script.runInThisContext()(mod.exports, require, mod, file, path.dirname(file));
   return mod.exports;
 }
 
-module.exports = { loadCli };
+/**
+ * Runs the command line with argv: the bundle when it is built, else the compiled modules
+ * (dist/cli/main.js); process.exitCode is its status.
+ */
+function startCli(argv, programThread) {
+  const root = path.join(__dirname, '..');
+  const bundle = path.join(root, 'dist', 'cli-bundle', 'main.cjs');
+  const modules = path.join(root, 'dist', 'cli', 'main.js');
+  const load = async () => {
+    if (fs.existsSync(bundle)) return loadCli(bundle, programThread).main;
+    if (fs.existsSync(modules)) return (await import(require('node:url').pathToFileURL(modules).href)).main;
+    process.stderr.write(`kmemleak: not built yet: run \`npm ci\` (or \`npm run build\`) in ${root}\n`);
+    process.exit(2);
+  };
+  load().then((run) => run(argv)).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`kmemleak: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 70;
+  });
+}
+
+module.exports = { loadCli, startCli };

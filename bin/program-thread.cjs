@@ -14,14 +14,13 @@
 // - Otherwise (`node bin/kmemleak ...`, a small `ulimit -s`, not Linux, KMEMLEAK_STACK_MB set):
 //   a worker thread, started after the flags are set here (a worker's heap is set up when it
 //   starts), with a STACK_MB stack (Node allocates a worker's stack to the size asked for). It
-//   runs bin/kmemleak again with the same argv; the program's stdio are the process's file
-//   descriptors (WASI and kmemleak write them synchronously, no stream in between); the worker's
-//   exit code is the process's; signals keep their default action (nothing here handles them).
+//   runs the command line (bin/program-worker.cjs) with the same argv; the program's stdio are
+//   the process's file descriptors (WASI and kmemleak write them synchronously, no stream in
+//   between); the worker's exit code is the process's; signals keep their default action (nothing here handles them).
 //   Starting the worker costs about half a node start (bench/RESULTS.md, "Start-up").
 // KMEMLEAK_THREAD=off runs on the main thread whatever the flags (for comparisons).
 'use strict';
 const fs = require('node:fs');
-const v8 = require('node:v8');
 
 /** The worker's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
 const STACK_MB = 64;
@@ -71,9 +70,9 @@ function wantsProgramThread(argv, env, execArgv = process.execArgv) {
   return !(flagged && stackLimit() >= STACK_LIMIT_NEEDED);
 }
 
-/** Runs `script` (bin/kmemleak) with `argv` on the program thread; resolves to its exit code. */
+/** Runs `script` (bin/program-worker.cjs) with `argv` on the program thread; resolves to its exit code. */
 function runOnProgramThread(script, argv, env) {
-  v8.setFlagsFromString(GC_FLAGS);
+  require('node:v8').setFlagsFromString(GC_FLAGS);
   const { Worker } = require('node:worker_threads');
   return new Promise((resolve) => {
     // stdout/stderr: true, so the worker's streams are not piped into process.stdout/stderr:

@@ -11,10 +11,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const requireHere = createRequire(import.meta.url);
 
-// commander requires node:child_process at load time, for executable subcommands, which we do
-// not use; loading it costs every start ~3 ms. Inside commander it becomes a proxy that loads the
-// real module on first use.
 // A Node built-in imported dynamically (node:wasi: it warns when loaded) stays an import() in a
 // CommonJS bundle, which code from V8's cache cannot run (no dynamic-import host callback): make it
 // a require() inside the bundle.
@@ -30,13 +28,26 @@ const builtinImportAsRequire = {
   },
 };
 
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+// Node built-ins that a run may never need, loaded on first use: inside the bundle each becomes
+// a module of getters, one per export, that require the real module when one is first read (the
+// names are this Node's, read here; esbuild's __toESM copies them as getters, so named and
+// namespace imports both stay lazy). Loading them all at start cost every run ~15 ms
+// (worker_threads, tty and crypto pull in node's streams): worker_threads is needed only for a
+// control file or a program that waits for input, tty and net only then, child_process never
+// (commander's executable subcommands, which we do not use).
+const LAZY_BUILTINS = ['node:child_process', 'node:worker_threads', 'node:tty', 'node:net', 'node:os', 'node:v8', 'node:crypto'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
-      args.importer.includes('/node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'kml-lazy' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'kml-lazy' }, () => ({
-      contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+    b.onResolve({ filter: /^(node:)?[a-z_]+$/ }, (args) => {
+      const name = args.path.startsWith('node:') ? args.path : 'node:' + args.path;
+      if (args.kind === 'dynamic-import' || !LAZY_BUILTINS.includes(name)) return undefined;
+      if (args.namespace === 'kml-lazy') return { path: name, external: true };   // the getters' own require
+      return { path: name, namespace: 'kml-lazy' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'kml-lazy' }, (args) => ({
+      contents: `let m; const real = () => (m ??= require(${JSON.stringify(args.path)}));
+for (const k of ${JSON.stringify(Object.keys(requireHere(args.path)))}) Object.defineProperty(exports, k, { get: () => real()[k], enumerable: true });`,
       loader: 'js',
     }));
   },
@@ -52,12 +63,11 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  plugins: [lazyChildProcess, builtinImportAsRequire],
+  plugins: [lazyBuiltins, builtinImportAsRequire],
   // The sources are ESM: import.meta.url (main.ts finds package.json with it) is the bundle's URL.
   define: { 'import.meta.url': '__kmlBundleUrl' },
   banner: { js: "const __kmlBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // The source-map package reads its wasm decoder from beside its own code (`__dirname`), which in
 // the bundle is dist/cli-bundle/.
-const require = createRequire(import.meta.url);
-copyFileSync(require.resolve('source-map/lib/mappings.wasm'), outdir + '/mappings.wasm');
+copyFileSync(requireHere.resolve('source-map/lib/mappings.wasm'), outdir + '/mappings.wasm');

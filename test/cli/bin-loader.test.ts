@@ -1,7 +1,9 @@
 /**
  * bin/kmemleak itself: it runs the built bundle through V8's code cache (bin/load-cli.cjs). A cold
  * and a warm start give the same result; a corrupt cache file is rejected by V8 and replaced;
- * KMEMLEAK_CACHE=off writes nothing. Needs `npm run build` (npm test runs it first).
+ * KMEMLEAK_CACHE=off writes nothing. A start loads only the Node built-ins it uses: the threads,
+ * terminal and network modules (and the streams they pull in) only when a program waits for input
+ * or serves a control file. Needs `npm run build` (npm test runs it first).
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +29,35 @@ function run(cacheDir: string, extraEnv: Record<string, string> = {}) {
 }
 
 const codeCaches = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('cli-') && f.endsWith('.v8')) : []);
+
+/** The Node built-ins a `kmemleak ARGS` process loaded, on the main thread with the `#!` flags. */
+function builtinsLoaded(args: string[], input: string): { code: number | null; out: string; loaded: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'kml-builtins-'));
+  const preload = join(dir, 'dump.cjs');
+  const list = join(dir, 'loaded.txt');
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+  const r = spawnSync(process.execPath, ['--single-threaded-gc', '--stack-size=6000', '-r', preload, BIN, ...args], {
+    encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, KMEMLEAK_CACHE_DIR: join(dir, 'cache') },
+  });
+  const loaded = readFileSync(list, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice(13));
+  return { code: r.status, out: r.stdout, loaded };
+}
+
+describe('what a start loads', () => {
+  const lazy = ['worker_threads', 'tty', 'net', 'child_process', 'v8'];
+  it('a program that does not read its input (a pipe): none of the thread, terminal, network modules', () => {
+    const r = builtinsLoaded(['run', '--exitcode', '0', fixture('tool.wasm'), 'leak', '1'], 'unread\n');
+    expect(r.code).toBe(0);
+    expect(r.loaded).toContain('wasi');
+    expect(r.loaded.filter((m) => lazy.includes(m))).toEqual([]);
+  });
+
+  it('a program that reads a pipe: the stdio helper thread (worker_threads) starts then, and it reads its input', () => {
+    const r = builtinsLoaded(['run', fixture('tool.wasm'), 'cat'], 'one\ntwo\n');
+    expect(r).toMatchObject({ code: 0, out: 'one\ntwo\n' });
+    expect(r.loaded).toContain('worker_threads');
+  });
+});
 
 describe('bin/kmemleak and the code cache', () => {
   it('the bundle is built (npm run build)', () => {

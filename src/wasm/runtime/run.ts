@@ -183,8 +183,8 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     io.err(`kmemleak: nothing was tracked: ${oneLine(e)}\n`);
     return result;
   }
-  // Blocking WASI calls are safe points (waits/blocking-wasi.ts): made before the module is
-  // instantiated, so the stdio helper thread boots meanwhile.
+  // Blocking WASI calls are safe points (waits/blocking-wasi.ts; its stdio helper thread starts
+  // at the first read or poll of a standard stream that can block).
   // The helper is unref'd: a run that ends by an exception leaves it parked, never keeping the
   // process alive.
   let auto: AutoScan | null = null;

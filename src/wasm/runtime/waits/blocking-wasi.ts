@@ -66,7 +66,8 @@ export class BlockingWaits {
   /** The wake word: [0] a sequence any thread bumps (then notifies) to wake a wait here. */
   readonly wake = new Int32Array(new SharedArrayBuffer(4));
   private helper: StdioHelper | null = null;
-  private readonly blocks: boolean[];
+  /** Per standard stream: 1 can block, 0 cannot, -1 not looked at yet (canBlock at first use). */
+  private readonly blocks = new Int8Array([-1, -1, -1]);
   private readonly streaming = new Uint8Array(3);
   /** Waits that went through here (for tests and the ARCHITECTURE figures). */
   waits = 0;
@@ -76,12 +77,24 @@ export class BlockingWaits {
     private readonly memory: () => ArrayBuffer | null,
     private readonly stdio: [number, number, number],
   ) {
-    this.blocks = stdio.map(canBlock);
-    // Started now, while the program is being prepared, so its first read does not wait for a
-    // thread to boot.
-    if (this.blocks[0]) this.stdioHelper();
   }
 
+  /**
+   * Whether the program's standard stream fd (0-2) can block, looked at on the first call that
+   * asks: a program that never reads or polls its streams pays no fstat, and node:tty is loaded
+   * only for a character device.
+   */
+  private streamCanBlock(fd: number): boolean {
+    if (this.blocks[fd]! < 0) this.blocks[fd] = canBlock(this.stdio[fd]!) ? 1 : 0;
+    return this.blocks[fd] === 1;
+  }
+
+  /**
+   * The helper thread, started by the first call that needs it (that call waits for it to boot,
+   * serving kmemleak meanwhile, as for any helper call). Not at start: a thread costs a run
+   * ~0.1 s of CPU and ~9 MB, which most programs, which never wait for input, would pay for
+   * nothing (bench/RESULTS.md, "Fixed costs").
+   */
   private stdioHelper(): StdioHelper {
     this.helper ??= new StdioHelper(this.stdio, this.wake, this.waitUntil);
     return this.helper;
@@ -152,7 +165,7 @@ export class BlockingWaits {
         clocks++;
       } else if (tag === TAG_FD_READ || tag === TAG_FD_WRITE) {
         const fd = dv.getUint32(s + 16, true);
-        if (fd > 2 || !this.blocks[fd]) return original(inPtr, outPtr, nsubs, nevents);
+        if (fd > 2 || !this.streamCanBlock(fd)) return original(inPtr, outPtr, nsubs, nevents);
         streams++;
       } else {
         return original(inPtr, outPtr, nsubs, nevents);
@@ -203,7 +216,7 @@ export class BlockingWaits {
   }
 
   private fdRead(original: WasiFn, fd: number, iovs: number, iovsLen: number, nread: number): number {
-    if (fd < 0 || fd > 2 || !this.blocks[fd]) return original(fd, iovs, iovsLen, nread);
+    if (fd < 0 || fd > 2 || !this.streamCanBlock(fd)) return original(fd, iovs, iovsLen, nread);
     const buf = this.memory();
     iovs >>>= 0; nread >>>= 0;
     if (!buf || iovsLen <= 0 || iovs + iovsLen * 8 > buf.byteLength || nread + 4 > buf.byteLength) return original(fd, iovs, iovsLen, nread);
