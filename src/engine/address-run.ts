@@ -9,10 +9,10 @@
  * - A live entry's object may since have been dropped elsewhere (a scan's overlap check): a
  *   look-up accepts an entry only while its slot is allocated and still starts at the key.
  * - `live` counts entries not yet tombstoned; the run empties (reset) when it reaches 0.
- * Memory: 8 bytes an entry, doubling.
+ * Memory: 8 bytes an entry; capacity grows as the object table's.
  */
 
-import { F_ALLOCATED } from './object-table.js';
+import { F_ALLOCATED, nextCapacity } from './object-table.js';
 
 const DEAD = 0xffffffff;
 
@@ -54,11 +54,14 @@ export class AddressRun {
   }
 
   private grow(): void {
-    const keys = new Uint32Array(this.keys.length * 2);
-    keys.set(this.keys);
+    // Steep, in one buffer, as the object table grows (nextCapacity says why).
+    const cap = nextCapacity(this.keys.length);
+    const buffer = new ArrayBuffer(cap * 8);
+    const keys = new Uint32Array(buffer, 0, cap);
+    keys.set(this.keys.subarray(0, this.n));
+    const slots = new Uint32Array(buffer, cap * 4, cap);
+    slots.set(this.slots.subarray(0, this.n));
     this.keys = keys;
-    const slots = new Uint32Array(this.slots.length * 2);
-    slots.set(this.slots);
     this.slots = slots;
   }
 

@@ -16,9 +16,10 @@
  * - A free slot's `checksum` holds the free-list link (next free slot, 0xffffffff ends the list).
  * - An object's creation time (jiffies) and context are its epoch's (epochs.ts), found by `seq`.
  * Metadata per slot: 23 bytes (start, size, checksum, trace, seq: 4 each; minCount, count, flags:
- * 1 each), plus the epochs (a few bytes per change of millisecond or context). Capacity doubles up
- * to 4M slots, then grows by 1/8. min_count is clamped to [-1, 127] (kmemleak's callers pass -1, 0
- * or 1; a larger value means "this many references needed", which 127 already covers in practice).
+ * 1 each), plus the epochs (a few bytes per change of millisecond or context). Capacity grows x8
+ * (nextCapacity: the slack is address space, not memory). min_count is clamped
+ * to [-1, 127] (kmemleak's callers pass -1, 0 or 1; a larger value means "this many references
+ * needed", which 127 already covers in practice).
  */
 
 import { Epochs } from './epochs.js';
@@ -39,6 +40,21 @@ export const MAX_MIN_COUNT = 0x7f;
 export const MAX_SLOTS = (1 << 26) - 1;
 
 const INITIAL_CAPACITY = 1024;
+/** Bytes per slot: five u32 columns and three u8 ones. */
+const SLOT_BYTES = 23;
+
+/**
+ * The capacity after `cap`: x8, except one jump from 64K to 2M slots. Why so steep: a fresh page
+ * costs a page fault when first written (~13 us on the benchmark machine, ~3 ms a MiB: more than
+ * the engine's own work on the slots it holds), and growing copies every slot into fresh pages;
+ * doubling wrote each slot twice in all. The columns of a table live in one buffer, which from
+ * 2M slots on (46 MiB) the C library always maps fresh from the kernel (its mmap threshold is at
+ * most 32 MiB), so its pages are committed only when written: the unused capacity costs address
+ * space, not memory.
+ */
+export function nextCapacity(cap: number): number {
+  return Math.min(MAX_SLOTS, cap >= 1 << 16 && cap < 1 << 21 ? 1 << 21 : cap * 8);
+}
 
 export class ObjectTable {
   capacity = 0;
@@ -69,24 +85,40 @@ export class ObjectTable {
     this.grow(Math.max(16, initialCapacity));
   }
 
-  /** Bytes of metadata held, for the benchmark's per-object figure. */
+  /** Bytes of metadata in use (slots ever handed out), for the benchmark's per-object figure. */
   get bytes(): number {
-    return this.capacity * 23 + this.epochs.bytes;
+    return this.hi * SLOT_BYTES + this.epochs.bytes;
   }
 
+  /** The columns at capacity `cap`, in one buffer (see nextCapacity), the old slots copied. */
   private grow(cap: number): void {
-    const copy = <T extends Uint32Array | Int8Array | Uint8Array>(old: T, next: T): T => {
-      next.set(old);
-      return next;
+    let buffer: ArrayBuffer;
+    try {
+      buffer = new ArrayBuffer(cap * SLOT_BYTES);
+    } catch (e) {
+      // No address space for the steep step: the smallest one that makes room.
+      if (cap <= this.capacity + 1) throw e;
+      cap = Math.min(MAX_SLOTS, this.capacity * 2);
+      buffer = new ArrayBuffer(cap * SLOT_BYTES);
+    }
+    const hi = this.hi;
+    const u32 = (i: number, old: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
+      const a = new Uint32Array(buffer, i * 4 * cap, cap);
+      a.set(old.subarray(0, hi));
+      return a;
     };
-    this.start = copy(this.start, new Uint32Array(cap));
-    this.size = copy(this.size, new Uint32Array(cap));
-    this.checksum = copy(this.checksum, new Uint32Array(cap));
-    this.trace = copy(this.trace, new Uint32Array(cap));
-    this.seq = copy(this.seq, new Uint32Array(cap));
-    this.minCount = copy(this.minCount, new Int8Array(cap));
-    this.count = copy(this.count, new Uint8Array(cap));
-    this.flags = copy(this.flags, new Uint8Array(cap));
+    const u8 = <T extends Int8Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, old: T): T => {
+      a.set(old.subarray(0, hi));
+      return a;
+    };
+    this.start = u32(0, this.start);
+    this.size = u32(1, this.size);
+    this.checksum = u32(2, this.checksum);
+    this.trace = u32(3, this.trace);
+    this.seq = u32(4, this.seq);
+    this.minCount = u8(new Int8Array(buffer, 20 * cap, cap), this.minCount);
+    this.count = u8(new Uint8Array(buffer, 21 * cap, cap), this.count);
+    this.flags = u8(new Uint8Array(buffer, 22 * cap, cap), this.flags);
     this.capacity = cap;
   }
 
@@ -123,9 +155,7 @@ export class ObjectTable {
       s = this.hi;
       if (s === this.capacity) {
         if (s >= MAX_SLOTS) return -1;
-        // Doubling while small; +1/8 past 4M slots, so a 10M-object table carries little slack
-        // (each element is still copied only a bounded number of times on average).
-        this.grow(Math.min(MAX_SLOTS, s < 1 << 22 ? s * 2 : s + (s >> 3)));
+        this.grow(nextCapacity(s));
       }
       this.hi = s + 1;
     }
