@@ -569,7 +569,7 @@ export class Kmemleak {
       comm: this.contexts.comm[ctx] ?? '',
       pid: this.contexts.pid[ctx] ?? 0,
       jiffies: t.jiffiesOf(s),
-      crc: hex8(t.checksum[s]),
+      crc: hex8(t.checksumOf(s)),
       hex: hexBytes(bytes),
       trace: t.trace[s],
     };
@@ -618,7 +618,7 @@ export class Kmemleak {
       minCount: t.minCount[s],
       count: t.count[s] === COUNT_NONE ? -1 : t.count[s],
       flags: t.flags[s] & F_PUBLIC,
-      checksum: t.checksum[s],
+      checksum: t.checksumOf(s),
       backtrace: frames,
       raw: frames ? undefined : this.depot.frames(t.trace[s]),
     });
@@ -843,8 +843,7 @@ export class Kmemleak {
           this.o.log(`kmemleak: Not resetting the checksum of an unknown object at ${at}`);
           return;
         }
-        t.checksum[s] = 0;
-        t.flags[s] &= ~F_CSUM_VALID;
+        t.flags[s] &= ~F_CSUM_VALID;   // its checksum is 0 again (checksumOf)
         return;
       case OP_NO_SCAN:
         if (s < 0) {
