@@ -317,7 +317,11 @@ export class Kmemleak {
       this.timer.stop();
       this.finishRunning();
       this.quiet = !announce;
-      return this.scanSync(0, false);
+      const n = this.scanSync(0, false);
+      // Nothing reads the snapshot after the final scan (the leak graph indexes the leaks alone):
+      // its arrays go now, before the reports are written (a later scan builds it again).
+      this.snap.clear();
+      return n;
     } catch (e) {
       this.internalError(e);
       return 0;
@@ -531,7 +535,7 @@ export class Kmemleak {
    */
   leakGraph(): LeakGraph {
     if (this.state !== ACTIVE) return emptyLeakGraph();
-    return buildLeakGraph(this.table, this.snap, this.getBuffer ? this.getBuffer() : null);
+    return buildLeakGraph(this.table, this.getBuffer ? this.getBuffer() : null);
   }
 
   /**

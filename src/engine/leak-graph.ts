@@ -17,14 +17,13 @@
  *
  * Invariants: index i is the i-th reported object in allocation order (the order of leaks());
  * everything is flat typed arrays (CSR edges: to[off[i] .. off[i+1])), no object per leak.
- * Addresses resolve by binary search over the reported objects when they are few, else through
- * the scan's address snapshot, which holds every reported object (an object is reported by a scan
- * whose snapshot it was in, and stays reported only while live) and a slot map.
+ * Addresses resolve through an index of the reported objects alone (sorted by start, with a page
+ * table): memory in proportion to the leaks, not to the table (the scan's snapshot is released
+ * after the exit scan, and a slot map of the whole table cost 4 bytes a slot at 10M objects).
  * Cost: O(table slots) to gather the reported objects, then O(reported bytes / 4 + edges): one
  * lookup per word inside the reported objects' address range. The component analysis runs only
  * when claiming from the objects nothing points to leaves some unclaimed (a lost cycle).
  */
-import type { AddressSnapshot } from './address-index.js';
 import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN, F_REPORTED, type ObjectTable } from './object-table.js';
 
 export const KIND_DIRECT = 0;
@@ -66,7 +65,7 @@ export function emptyLeakGraph(): LeakGraph {
  * Builds the graph of the table's reported, still unreferenced objects (what read() and leaks()
  * list), in allocation order, over `buffer`.
  */
-export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, buffer: ArrayBufferLike | null): LeakGraph {
+export function buildLeakGraph(t: ObjectTable, buffer: ArrayBufferLike | null): LeakGraph {
   const slotArr = reportedInAllocationOrder(t);
   const n = slotArr.length;
   const start = new Uint32Array(n);
@@ -78,7 +77,7 @@ export function buildLeakGraph(t: ObjectTable, snap: AddressSnapshot, buffer: Ar
     size[i] = t.size[s]!;
     trace[i] = t.trace[s]!;
   }
-  const { off, to } = findEdges(t, snap, slotArr, start, size, buffer);
+  const { off, to } = findEdges(t, slotArr, start, size, buffer);
   const owner = new Uint32Array(n);
   const retained = new Float64Array(n);
   // Without cycles among the unreached, the direct objects are those nothing points to, and
@@ -147,7 +146,6 @@ function reportedInAllocationOrder(t: ObjectTable): Uint32Array {
 /** Edges among the reported objects, each once, no self edges. */
 function findEdges(
   t: ObjectTable,
-  snap: AddressSnapshot,
   slots: Uint32Array,
   start: Uint32Array,
   size: Uint32Array,
@@ -158,7 +156,7 @@ function findEdges(
   let to = new Uint32Array(Math.max(16, n));
   let m = 0;
   if (n < 2 || !buffer) return { off, to: to.subarray(0, 0) };
-  const resolve = n <= SMALL ? bySortedAddress(start, size) : bySnapshot(t, snap, slots, start, size);
+  const resolve = byAddress(start, size);
   let lo = 0xffffffff;
   let hi = 0;
   for (let i = 0; i < n; i++) {
@@ -210,40 +208,75 @@ function grow(a: Uint32Array): Uint32Array {
   return b;
 }
 
-/** Up to this many reported objects, addresses resolve by binary search, with no table-sized map. */
-const SMALL = 4096;
-
-/** Address -> reported object index (or -1), by binary search over them sorted by start. */
-function bySortedAddress(start: Uint32Array, size: Uint32Array): (v: number) => number {
+/**
+ * Address -> reported object index (or -1): the objects sorted by start (LSD radix on 11-bit
+ * digits), then a page table of about one page per two objects giving the first object that ends
+ * past each page's start, and a short walk from there (the objects are disjoint: live objects).
+ */
+function byAddress(start: Uint32Array, size: Uint32Array): (v: number) => number {
   const n = start.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a]! - start[b]!);
-  const st = Uint32Array.from(order, (i) => start[i]!);
-  const en = Uint32Array.from(order, (i) => start[i]! + Math.max(1, size[i]!));
-  const idx = Uint32Array.from(order);
+  let lo = 0xffffffff;
+  let hi = 0;
+  for (let i = 0; i < n; i++) {
+    if (start[i]! < lo) lo = start[i]!;
+    const end = start[i]! + Math.max(1, size[i]!);
+    if (end > hi) hi = end;
+  }
+  const span = hi - lo;
+  const idx = sortedByStart(start, n, lo);
+  const st = new Float64Array(n);
+  const en = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    st[k] = start[i]! - lo;
+    en[k] = start[i]! + Math.max(1, size[i]!) - lo;
+  }
+  en[n] = Infinity; // the walk's sentinel
+  let shift = 2;
+  while (shift < 31 && span / 2 ** shift > n / 2) shift++;
+  const pages = Math.floor((span - 1) / 2 ** shift) + 1;
+  const page = new Uint32Array(pages);
+  for (let p = 0, k = 0; p < pages; p++) {
+    const base = p * 2 ** shift;
+    while (en[k]! <= base) k++;
+    page[p] = k;
+  }
   return (v) => {
-    let a = 0;
-    let b = n - 1;
-    while (a <= b) {
-      const mid = (a + b) >>> 1;
-      if (st[mid]! > v) b = mid - 1;
-      else if (en[mid]! <= v) a = mid + 1;
-      else return idx[mid]!;
-    }
-    return -1;
+    const d = (v - lo) >>> 0;
+    if (d >= span) return -1;
+    let k = page[Math.floor(d / 2 ** shift)]!;
+    while (en[k]! <= d) k++;
+    return k < n && st[k]! <= d ? idx[k]! : -1;
   };
 }
 
-/** Address -> reported object index (or -1), through the scan's snapshot and a slot map. */
-function bySnapshot(t: ObjectTable, snap: AddressSnapshot, slots: Uint32Array, start: Uint32Array, size: Uint32Array): (v: number) => number {
-  const indexOf = new Int32Array(t.hi).fill(-1);
-  for (let i = 0; i < slots.length; i++) indexOf[slots[i]!] = i;
-  return (v) => {
-    const e = snap.lookup(v);
-    if (e < 0) return -1;
-    const j = indexOf[snap.slotOf(e)]!;
-    // A stale entry (its slot now holds another object) does not count.
-    return j >= 0 && v >= start[j]! && v - start[j]! < Math.max(1, size[j]!) ? j : -1;
-  };
+/** Indices 0..n-1 sorted by start[i] (keys as offsets from lo; LSD radix, 11-bit digits). */
+function sortedByStart(start: Uint32Array, n: number, lo: number): Uint32Array {
+  let idx = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    idx[i] = i;
+    if (i > 0 && start[i]! < start[i - 1]!) sorted = false;
+  }
+  if (sorted) return idx;
+  let tmp = new Uint32Array(n);
+  const counts = new Uint32Array(1 << 11);
+  for (let shift = 0; shift < 32; shift += 11) {
+    counts.fill(0);
+    for (let k = 0; k < n; k++) counts[((start[idx[k]!]! - lo) >>> shift) & 0x7ff]!++;
+    let sum = 0;
+    for (let b = 0; b < counts.length; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const i = idx[k]!;
+      tmp[counts[((start[i]! - lo) >>> shift) & 0x7ff]!++] = i;
+    }
+    [idx, tmp] = [tmp, idx];
+  }
+  return idx;
 }
 
 /** Kinds when nothing is in a cycle: direct when no other reported object points to it. */

@@ -89,6 +89,8 @@ const TOUCH_AHEAD = 16;
 const TOUCH_GAP = 256;
 const TOUCH_MAX_SIZE = 128;
 const CAND_MAX = 1 << 20;
+/** The end of a 4 GiB memory: where object ends are clipped. */
+const MEM_END = 2 ** 32;
 
 export class ScanRun {
   newLeaks = 0;
@@ -105,8 +107,8 @@ export class ScanRun {
   /** cand bucketed by address (resolve's scratch) and the bucket counts. */
   private readonly candSorted: Int32Array;
   private readonly buckets = new Int32Array(1 << BUCKET_BITS);
-  /** sortSegment's scratch (as long as the queue), allocated on first use. */
-  private qScratch = new Uint32Array(0);
+  /** sortSegment's bitmap of entry indices (dense segments), allocated on first use. */
+  private sortBits = new Int32Array(0);
   private nCand = 0;
   /** The snapshot's white bitmap does not reflect `need` yet (fillWhiteBits before a JS flood). */
   private bitsStale = true;
@@ -164,13 +166,14 @@ export class ScanRun {
   begin(roots: ArrayLike<number>, rootCount: number): void {
     const minCount = this.t.minCount;
     const snap = this.snap;
-    const ent = snap.ent;
+    const ord = snap.ord;
+    const need = snap.need;
     const q = this.queue;
     let qTail = 0;
     let whites = 0;
-    for (let e = 0, k = 0, n = snap.n; e < n; e++, k += 4) {
-      const m = minCount[ent[k + 2]];
-      ent[k + 3] = m > 0 ? m : 0;
+    for (let e = 0, n = snap.n; e < n; e++) {
+      const m = minCount[ord[e]];
+      need[e] = m > 0 ? m : 0;
       if (m === 0) q[qTail++] = e;
       if (m > 0) whites++;
     }
@@ -183,14 +186,14 @@ export class ScanRun {
   /** Sets the white bitmap from the entries' need: every granule a white entry overlaps. */
   private fillWhiteBits(): void {
     const snap = this.snap;
-    const ent = snap.ent;
+    const need = snap.need;
     const gshift = snap.gshift;
     const bits = snap.whiteBits;
     bits.fill(0);
-    for (let k = 0, end = 4 * snap.n; k < end; k += 4) {
-      if (ent[k + 3] <= 0) continue;
-      const last = ((ent[k + 1] >>> 0) - 1) >>> gshift;
-      for (let g = (ent[k] >>> 0) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
+    for (let e = 0, n = snap.n; e < n; e++) {
+      if (need[e] === 0) continue;
+      const last = (snap.endOf(e) - 1) >>> gshift;
+      for (let g = snap.startOf(e) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
     }
     this.bitsStale = false;
   }
@@ -212,6 +215,7 @@ export class ScanRun {
   }
 
   private refreshViews(): void {
+    this.snap.refresh(this.t); // the table may have grown between chunks
     const buf = this.getBuffer();
     if (!buf) {
       this.i32 = new Int32Array(0);
@@ -308,7 +312,7 @@ export class ScanRun {
     const t = this.t;
     const flags = t.flags;
     const snap = this.snap;
-    const s = FloodSession.open(heap, snap, flags, this.ranges, this.rTop, this.whites);
+    const s = FloodSession.open(heap, snap, t, this.ranges, this.rTop, this.whites);
     if (!s) {
       this.heap = null;
       return false;
@@ -321,18 +325,17 @@ export class ScanRun {
         s.scanRange(this.ranges[top], this.ranges[top + 1]);
       }
       s.enqueue(this.queue, this.qHead, this.qTail);
-      const ent = snap.ent;
       for (let e = s.flood(); e >= 0; e = s.flood()) {
         // An object with scan areas: only those are scanned (the kernel counted the object grey).
-        const slot = ent[4 * e + 2];
+        const slot = snap.ord[e];
         const list = t.areas.get(slot);
         if (!list) continue;
-        const st = (ent[4 * e] >>> 0) + snap.lo;
+        const st = t.start[slot];
         for (let k = 0; k < list.length; k += 2) {
           s.scanRange(Math.ceil((st + list[k]) / 4), Math.floor((st + list[k] + list[k + 1]) / 4));
         }
       }
-      whites = s.close(snap.ent);
+      whites = s.close(snap.need);
     } catch (e) {
       s.abandon();
       throw e;
@@ -356,10 +359,11 @@ export class ScanRun {
    */
   private floodQueue(budget: number): number {
     const t = this.t;
-    const ent = this.snap.ent;
+    const ord = this.snap.ord;
+    const start = t.start;
+    const size = t.size;
     const q = this.queue;
     const flags = t.flags;
-    const lo = this.snap.lo;
     const memWords = this.i32.length;
     let qHead = this.qHead;
     let touchedTo = qHead;
@@ -374,7 +378,7 @@ export class ScanRun {
         // A sparse generation of small objects (several cache lines apart on average) defeats
         // the hardware prefetcher: then read ahead (see TOUCH_AHEAD).
         const n = this.qTail - qHead;
-        const gap = n > 1 ? ((ent[4 * q[this.qTail - 1]] - ent[4 * q[qHead]]) >>> 0) / n : 0;
+        const gap = n > 1 ? ((start[ord[q[this.qTail - 1]]] - start[ord[q[qHead]]]) >>> 0) / n : 0;
         touchAhead = gap > TOUCH_GAP && this.smallObjects ? TOUCH_AHEAD : 0;
       }
       if (qHead >= touchedTo && touchAhead > 0) {
@@ -382,20 +386,19 @@ export class ScanRun {
         if (lim > this.sortedTo) lim = this.sortedTo;
         const i32 = this.i32;
         for (let j = qHead; j < lim; j++) {
-          const a = (ent[4 * q[j]] + lo) >>> 2;
+          const a = start[ord[q[j]]] >>> 2;
           if (a < memWords) sink += i32[a];
         }
         touchedTo = lim;
       }
-      const k = 4 * q[qHead++];
-      const s = ent[k + 2];
+      const s = ord[q[qHead++]];
       budget -= OBJECT_COST;
       const f = flags[s];
       if (!(f & F_ALLOCATED) || f & F_NO_SCAN) continue;
-      // Bounds from the entry (its cache line is at hand), not the table's start/size arrays (two
-      // more misses per object). A zero-sized object's entry ends one byte later: no whole word.
-      const st = (ent[k] >>> 0) + lo;
-      const end = (ent[k + 1] >>> 0) + lo;
+      // A zero-sized object has no whole word; ends are capped at 2^32.
+      const st = start[s];
+      const sz = size[s];
+      const end = st + sz > MEM_END ? MEM_END : st + sz;
       if (f & F_HAS_AREAS) {
         const list = t.areas.get(s);
         if (list) {
@@ -430,9 +433,13 @@ export class ScanRun {
   }
 
   /**
-   * Sorts queue[from, to) ascending. A segment already in order (the first generation is queued
-   * in entry order) is left alone; long ones are radix sorted (entry indices < snap.n): the
-   * built-in sort costs ~70 ms for 1M random entries, two counting passes ~10 ms.
+   * Sorts queue[from, to) ascending (distinct entry indices < snap.n). A segment already in order
+   * (the first generation is queued in entry order) is left alone; short ones take the built-in
+   * sort; a dense one (at least 1/256 of the entries) goes through a bitmap of entry indices (set,
+   * then read back in order: n/8 bytes, not a second queue); a sparser one is radix sorted through
+   * candSorted, which is free outside resolve() and holds at least n/256 words for any n below
+   * 256M (a longer segment takes the bitmap). The built-in sort costs ~70 ms for 1M random
+   * entries, these ~10.
    */
   private sortSegment(from: number, to: number): void {
     const q = this.queue;
@@ -449,21 +456,27 @@ export class ScanRun {
       q.subarray(from, to).sort();
       return;
     }
-    if (this.qScratch.length < q.length) this.qScratch = new Uint32Array(q.length);
-    const tmp = this.qScratch;
+    if (n * 256 >= this.snap.n || n > this.candSorted.length) {
+      if (this.sortBits.length === 0) this.sortBits = new Int32Array(Math.ceil(this.snap.n / 32) + 1);
+      sortByBitmap(q, from, to, this.sortBits);
+      return;
+    }
+    const tmp = new Uint32Array(this.candSorted.buffer, this.candSorted.byteOffset, this.candSorted.length);
     let bits = 1;
     while (bits < 32 && this.snap.n > 2 ** bits) bits++;
     const passes = Math.ceil(bits / QUEUE_RADIX_BITS);
     const per = Math.ceil(bits / passes);
+    // Passes between q[from, to) and tmp[0, n).
     let a: Uint32Array = q;
+    let aFrom = from;
     let b: Uint32Array = tmp;
+    let bFrom = 0;
     for (let p = 0; p < passes; p++) {
-      radixPassU32(a, b, from, to, p * per, per, this.buckets);
-      const t = a;
-      a = b;
-      b = t;
+      radixPassU32(a, aFrom, b, bFrom, n, p * per, per, this.buckets);
+      [a, b] = [b, a];
+      [aFrom, bFrom] = [bFrom, aFrom];
     }
-    if (a !== q) q.set(a.subarray(from, to), from);
+    if (a !== q) q.set(a.subarray(aFrom, aFrom + n), from);
   }
 
   /**
@@ -537,23 +550,23 @@ export class ScanRun {
       cand = this.candSorted;
     }
     if (snap.small) {
-      qTail = resolveSmall(cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0, snap.whiteBits, snap.gshift);
+      qTail = resolveSmall(cand, nc, snap.ord, snap.start32, snap.size32, snap.lo | 0, snap.need, snap.page, snap.shift, this.queue, q0, snap.whiteBits, snap.gshift);
     } else {
-      qTail = resolveLarge(cand, nc, snap.ent, snap.page, snap.shift, this.queue, q0);
-      for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j] << 2);
+      qTail = resolveLarge(cand, nc, snap, this.queue, q0);
+      for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j]);
     }
     this.whites -= qTail - q0;
     this.qTail = qTail;
   }
 
   /**
-   * Entry at offset k stopped being white: the granules entirely inside it no longer hold white
-   * bytes (intervals are disjoint). Granules it shares with a neighbour keep their bit.
+   * Entry e stopped being white: the granules entirely inside it no longer hold white bytes
+   * (intervals are disjoint). Granules it shares with a neighbour keep their bit.
    */
-  private unwhite(k: number): void {
+  private unwhite(e: number): void {
     if (this.bitsStale) return; // refilled from need before it is read
-    const ent = this.snap.ent;
-    clearWhite(this.snap.whiteBits, ent[k] >>> 0, ent[k + 1] >>> 0, this.snap.gshift);
+    const snap = this.snap;
+    clearWhite(snap.whiteBits, snap.startOf(e), snap.endOf(e), snap.gshift);
   }
 
   /**
@@ -563,11 +576,11 @@ export class ScanRun {
   forget(slot: number, start: number): void {
     if (this.done) return;
     const e = this.snap.lookup(start);
-    if (e < 0 || this.snap.ent[4 * e + 2] !== slot) return;
-    if (this.snap.ent[4 * e + 3] > 0) {
-      this.snap.ent[4 * e + 3] = 0;
+    if (e < 0 || this.snap.ord[e] !== slot) return;
+    if (this.snap.need[e] > 0) {
+      this.snap.need[e] = 0;
       this.whites--;
-      this.unwhite(4 * e);
+      this.unwhite(e);
     }
   }
 
@@ -575,14 +588,15 @@ export class ScanRun {
   private checksums(budget: number): number {
     const snap = this.snap;
     const t = this.t;
-    const ent = snap.ent;
+    const ord = snap.ord;
+    const need = snap.need;
     const flags = t.flags;
     const memBytes = this.u8.length;
     while (budget > 0 && this.cursor < snap.n) {
       const e = this.cursor++;
       budget -= OBJECT_COST;
-      if (ent[4 * e + 3] <= 0) continue;
-      const s = ent[4 * e + 2];
+      if (need[e] === 0) continue;
+      const s = ord[e];
       const f = flags[s];
       if (!(f & F_ALLOCATED)) continue;
       const start = t.start[s];
@@ -597,10 +611,10 @@ export class ScanRun {
       t.checksum[s] = crc;
       flags[s] = f | F_CSUM_VALID;
       if (changed && this.greyChanged) {
-        ent[4 * e + 3] = 0;
+        need[e] = 0;
         this.whites--;
         this.queue[this.qTail++] = e;
-        this.unwhite(4 * e);
+        this.unwhite(e);
       }
     }
     return this.cursor < snap.n ? 0 : budget;
@@ -610,15 +624,16 @@ export class ScanRun {
   private report(budget: number): number {
     const snap = this.snap;
     const t = this.t;
-    const ent = snap.ent;
+    const ord = snap.ord;
+    const need = snap.need;
     const flags = t.flags;
     const startJ = this.startJiffies;
     const minAge = this.minAge;
     while (budget > 0 && this.cursor < snap.n) {
       const e = this.cursor++;
       budget -= 2;
-      if (ent[4 * e + 3] <= 0) continue;
-      const s = ent[4 * e + 2];
+      if (need[e] === 0) continue;
+      const s = ord[e];
       const f = flags[s];
       if (f & F_REPORTED || !(f & F_ALLOCATED)) continue;
       if ((startJ - t.jiffiesOf(s)) >>> 0 < minAge) continue;
@@ -636,15 +651,16 @@ export class ScanRun {
   private writeBack(abandoned: boolean): void {
     const snap = this.snap;
     const t = this.t;
-    const ent = snap.ent;
+    const ord = snap.ord;
+    const needs = snap.need;
     const count = t.count;
     const minCount = t.minCount;
     const flags = t.flags;
-    for (let e = 0, k = 0; e < snap.n; e++, k += 4) {
-      const s = ent[k + 2];
+    for (let e = 0; e < snap.n; e++) {
+      const s = ord[e];
       if (!(flags[s] & F_ALLOCATED)) continue;
       const m = minCount[s];
-      const need = ent[k + 3];
+      const need = needs[e];
       if (need > 0) count[s] = abandoned ? COUNT_NONE : m > need ? m - need : 0;
       else count[s] = m > 0 ? m : 0;
     }
@@ -795,20 +811,45 @@ function take(d: number, m: number, gshift: number, whiteBits: Int32Array, cand:
   return nc + ((whiteBits[g >>> 5] >>> g) & i & 1);
 }
 
-/** One stable counting-sort pass of a[from, to) on `bits` bits at `sh`, into b[from, to). */
-function radixPassU32(a: Uint32Array, b: Uint32Array, from: number, to: number, sh: number, bits: number, counts: Int32Array): void {
+/** One stable counting-sort pass of a[aFrom, aFrom + n) on `bits` bits at `sh`, into b[bFrom, bFrom + n). */
+function radixPassU32(a: Uint32Array, aFrom: number, b: Uint32Array, bFrom: number, n: number, sh: number, bits: number, counts: Int32Array): void {
   const mask = (1 << bits) - 1;
   counts.fill(0);
-  for (let i = from; i < to; i++) counts[(a[i] >>> sh) & mask]++;
-  let sum = from;
+  for (let i = aFrom; i < aFrom + n; i++) counts[(a[i] >>> sh) & mask]++;
+  let sum = bFrom;
   for (let d = 0; d <= mask; d++) {
     const c = counts[d];
     counts[d] = sum;
     sum += c;
   }
-  for (let i = from; i < to; i++) {
+  for (let i = aFrom; i < aFrom + n; i++) {
     const v = a[i];
     b[counts[(v >>> sh) & mask]++] = v;
+  }
+}
+
+/**
+ * Sorts q[from, to) (distinct values below bits.length * 32) through the bitmap `bits` (all clear
+ * before and after): each value's bit is set, then the set bits are read back in order.
+ */
+function sortByBitmap(q: Uint32Array, from: number, to: number, bits: Int32Array): void {
+  let lo = 0xffffffff;
+  let hi = 0;
+  for (let i = from; i < to; i++) {
+    const v = q[i];
+    bits[v >>> 5] |= 1 << (v & 31);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  let o = from;
+  for (let w = lo >>> 5, last = hi >>> 5; w <= last; w++) {
+    let x = bits[w];
+    if (x === 0) continue;
+    bits[w] = 0;
+    while (x !== 0) {
+      q[o++] = (w << 5) + 31 - Math.clz32(x & -x);
+      x &= x - 1;
+    }
   }
 }
 
@@ -840,13 +881,18 @@ function clearWhite(bits: Int32Array, st: number, end: number, gshift: number): 
 /**
  * The hot loop, second half (offsets < 2^31): each candidate inside a white object counts one
  * reference; reaching min_count turns the object grey, queues its entry and clears its granules
- * in the white bitmap at once (the entry's cache line is still at hand). The
- * walk's first two steps and the count are arithmetic. Returns the new queue tail.
+ * in the white bitmap at once. An entry's bounds come from the table's start and size columns
+ * (int32 views: offsets from lo stay below 2^31 here), through its slot in `ord`. Returns the new
+ * queue tail.
  */
 function resolveSmall(
   cand: Int32Array,
   nc: number,
-  ent: Int32Array,
+  ord: Uint32Array,
+  start: Int32Array,
+  size: Int32Array,
+  lo: number,
+  need: Uint8Array,
   page: Int32Array,
   shift: number,
   q: Uint32Array,
@@ -856,42 +902,43 @@ function resolveSmall(
 ): number {
   for (let i = 0; i < nc; i++) {
     const d = cand[i];
-    let k = (page[d >>> shift] & PAGE_INDEX_MASK) << 2;
-    // Step over entries ending at or before d: (end - d - 1) < 0.
-    k += ((ent[k + 1] - d - 1) >> 31) & 4;
-    k += ((ent[k + 1] - d - 1) >> 31) & 4;
-    while (ent[k + 1] <= d) k += 4;
-    const need = ent[k + 3];
-    // Counts when start <= d and the object is white (need > 0).
-    const take = (((d - ent[k]) >> 31) + 1) & (-need >>> 31);
-    ent[k + 3] = need - take;
-    if (take !== 0 && need === 1) {
-      q[qTail++] = k >> 2;
-      clearWhite(bits, ent[k], ent[k + 1], gshift);
+    let e = page[d >>> shift] & PAGE_INDEX_MASK;
+    let s = ord[e];
+    let st = (start[s] - lo) | 0;
+    // A zero-sized object covers one byte: (sz - 1) >>> 31 is 1 for sz 0 (sizes are < 2^31 here).
+    let sz = size[s];
+    let en = st + sz + ((sz - 1) >>> 31);
+    while (en <= d) {
+      s = ord[++e];
+      st = (start[s] - lo) | 0;
+      sz = size[s];
+      en = st + sz + ((sz - 1) >>> 31);
+    }
+    const nd = need[e];
+    if (nd === 0 || st > d) continue;
+    need[e] = nd - 1;
+    if (nd === 1) {
+      q[qTail++] = e;
+      clearWhite(bits, st, en, gshift);
     }
   }
   return qTail;
 }
 
 /** resolveSmall for snapshots spanning 2 GiB or more: offsets are compared as unsigned. */
-function resolveLarge(
-  cand: Int32Array,
-  nc: number,
-  ent: Int32Array,
-  page: Int32Array,
-  shift: number,
-  q: Uint32Array,
-  qTail: number,
-): number {
+function resolveLarge(cand: Int32Array, nc: number, snap: AddressSnapshot, q: Uint32Array, qTail: number): number {
+  const page = snap.page;
+  const shift = snap.shift;
+  const need = snap.need;
   for (let i = 0; i < nc; i++) {
     const d = cand[i] >>> 0;
-    let k = (page[d >>> shift] & PAGE_INDEX_MASK) << 2;
-    while (ent[k + 1] >>> 0 <= d) k += 4;
-    if (ent[k] >>> 0 > d) continue;
-    const need = ent[k + 3];
-    if (need <= 0) continue;
-    ent[k + 3] = need - 1;
-    if (need === 1) q[qTail++] = k >> 2;
+    let e = page[d >>> shift] & PAGE_INDEX_MASK;
+    while (snap.endOf(e) <= d) e++;
+    if (snap.startOf(e) > d) continue;
+    const nd = need[e];
+    if (nd === 0) continue;
+    need[e] = nd - 1;
+    if (nd === 1) q[qTail++] = e;
   }
   return qTail;
 }

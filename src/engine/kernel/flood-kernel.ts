@@ -22,7 +22,7 @@
  *   stale afterwards: the scanner rebuilds it if it floods in JavaScript later.
  */
 
-import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN } from '../object-table.js';
+import { F_ALLOCATED, F_HAS_AREAS, F_NO_SCAN, type ObjectTable } from '../object-table.js';
 import type { AddressSnapshot } from '../address-index.js';
 import { FLOOD_WASM_BASE64 } from './flood-wasm.js';
 
@@ -79,6 +79,8 @@ const COUNTS_WORDS = 4096;
 const CAND_MIN = 2 * CHUNK;
 const CAND_MAX = 1 << 18;
 const PAGE = 65536;
+/** The end of a 4 GiB memory: where object ends are clipped. */
+const MEM_END = 2 ** 32;
 
 /** The scratch region's parts, in layout order. */
 const PARTS = ['ctx', 'shuf', 'counts', 'stage', 'ent', 'page', 'bits', 'queue', 'sortBits', 'cand', 'candSorted'] as const;
@@ -147,7 +149,7 @@ export class FloodSession {
   static open(
     heap: HeapMemory,
     snap: AddressSnapshot,
-    flags: Uint8Array,
+    t: ObjectTable,
     busy: Uint32Array,
     busyTop: number,
     whites: number,
@@ -165,7 +167,7 @@ export class FloodSession {
       counts: COUNTS_WORDS * 4,
       stage: CHUNK * 4 + 64, // one step's in-range words, + one vector of slack
       ent: 12 * n, // start, end, need
-      page: 4 * snap.page.length,
+      page: 4 * snap.pages,
       bits: 4 * Math.ceil((Math.floor((snap.span - 1) / 2 ** gshift) + 1) / 32), // white bitmap
       queue: 4 * (n + 1),
       sortBits: 4 * Math.ceil(n / 32), // for sorting queue generations
@@ -201,7 +203,7 @@ export class FloodSession {
     const saved = dirty === 0 ? null : new Uint8Array(buf, region, dirty).slice();
     const session = new FloodSession(ex, memory, at.ctx, n, region, total, saved, at.queue);
     try {
-      session.load(snap, flags, whites, gshift, cap, at, size, oldBytes);
+      session.load(snap, t, whites, gshift, cap, at, size, oldBytes);
     } catch (e) {
       session.abandon();
       throw e;
@@ -212,7 +214,7 @@ export class FloodSession {
   /** Writes the Ctx and the kernel's copies of the snapshot into the scratch region. */
   private load(
     snap: AddressSnapshot,
-    flags: Uint8Array,
+    t: ObjectTable,
     whites: number,
     gshift: number,
     cap: number,
@@ -245,8 +247,8 @@ export class FloodSession {
     c[C_CAND_SORTED] = at.candSorted;
     c[C_CAND_CAP] = cap;
     c[C_SHUF] = at.shuf;
-    copyEntries(snap.ent, n, flags, new Int32Array(buf), at.ent >>> 2);
-    u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.page.length), at.page >>> 2);
+    copyEntries(snap, t, new Uint32Array(buf), at.ent >>> 2);
+    u32.set(new Uint32Array(snap.page.buffer, snap.page.byteOffset, snap.pages), at.page >>> 2);
     u32.fill(0, at.bits >>> 2, (at.bits + size.bits) >>> 2);
     u32.fill(0, at.sortBits >>> 2, (at.sortBits + size.sortBits) >>> 2);
     ex.init(ctx);
@@ -280,15 +282,15 @@ export class FloodSession {
   }
 
   /**
-   * Copies the colours back (need values into `ent`) and restores the scratch region. Returns the
-   * white count. The caller's white bitmap is stale then.
+   * Copies the colours back (need values into `need`) and restores the scratch region. Returns
+   * the white count. The caller's white bitmap is stale then.
    */
-  close(ent: Int32Array): number {
+  close(need: Uint8Array): number {
     const buf = this.memory.buffer;
     const c = this.ctxView();
     const whites = c[C_WHITES]!;
     const kent = new Int32Array(buf, c[C_ENT]!, 3 * this.n);
-    for (let k = 3, j = 2; k < 4 * this.n; k += 4, j += 3) ent[k] = kent[j]! & 0xff;
+    for (let e = 0, j = 2; e < this.n; e++, j += 3) need[e] = kent[j]! & 0xff;
     this.restore();
     return whites;
   }
@@ -317,17 +319,24 @@ function nonZeroPrefix(i32: Int32Array, at: number, bytes: number): number {
 }
 
 /**
- * Entries into the kernel's copy as [start, end, need]: need flagged for entries the kernel must
- * not scan itself (no_scan, freed) or must hand back (scan areas).
+ * Entries into the kernel's copy as [start, end, need] (offsets from lo; an end is capped at
+ * 2^32 and a zero-sized object covers one byte, as in the snapshot): need flagged for entries the
+ * kernel must not scan itself (no_scan, freed) or must hand back (scan areas).
  */
-function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, out: Int32Array, at: number): void {
-  for (let k = 0, j = at; k < 4 * n; k += 4, j += 3) {
-    const f = flags[ent[k + 2]!]!;
-    let need = ent[k + 3]! & 0xff;
+function copyEntries(snap: AddressSnapshot, t: ObjectTable, out: Uint32Array, at: number): void {
+  const { ord, need: needs, n, lo } = snap;
+  const { flags, start, size } = t;
+  for (let e = 0, j = at; e < n; e++, j += 3) {
+    const s = ord[e]!;
+    const f = flags[s]!;
+    let need = needs[e]!;
     if (f & F_NO_SCAN || !(f & F_ALLOCATED)) need |= NEED_NO_SCAN;
     else if (f & F_HAS_AREAS) need |= NEED_AREAS;
-    out[j] = ent[k]!;
-    out[j + 1] = ent[k + 1]!;
+    const st = start[s]!;
+    const sz = size[s]!;
+    const end = st + (sz === 0 ? 1 : sz);
+    out[j] = st - lo;
+    out[j + 1] = (end > MEM_END ? MEM_END : end) - lo;
     out[j + 2] = need;
   }
 }
@@ -338,7 +347,6 @@ function copyEntries(ent: Int32Array, n: number, flags: Uint8Array, out: Int32Ar
  * memory would grow by, only if `mayGrow`. -1 if there is no room.
  */
 function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memBytes: number, bytes: number, mayGrow: boolean): number {
-  const ent = snap.ent;
   const lo = snap.lo;
   // Moves x past every busy range that [x, x + bytes) overlaps; returns x.
   const clearOfRanges = (x: number): number => {
@@ -357,8 +365,8 @@ function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memB
   };
   // From the top down: the gap after entry i - 1 and before entry i (i = n: up to memBytes).
   for (let i = snap.n; i >= 0; i--) {
-    const gapStart = i === 0 ? 16 : (ent[4 * i - 3]! >>> 0) + lo;
-    const gapEnd = Math.min(i === snap.n ? memBytes : (ent[4 * i]! >>> 0) + lo, memBytes);
+    const gapStart = i === 0 ? 16 : snap.endOf(i - 1) + lo;
+    const gapEnd = Math.min(i === snap.n ? memBytes : snap.startOf(i) + lo, memBytes);
     if (gapEnd - gapStart < bytes) continue;
     const x = clearOfRanges(align16(gapStart));
     if (x + bytes <= gapEnd) return x;
