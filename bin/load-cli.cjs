@@ -52,7 +52,8 @@ function writeAtomically(file, data) {
  * thread (bin/program-worker.cjs), whose V8 flags differ, so its cached code is kept apart.
  */
 function loadCli(file, programThread) {
-  const source = fs.readFileSync(file, 'utf8');
+  // ASCII (scripts/bundle-cli.mjs checks): latin1 is the cheapest decoding, to a one-byte string.
+  const source = fs.readFileSync(file, 'latin1');
   const st = fs.statSync(file);
   const dir = cacheDir();
   // V8 rejects code cached under other flags: the program thread (bin/program-thread.cjs, which

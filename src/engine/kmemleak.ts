@@ -122,7 +122,7 @@ export class Kmemleak {
   private minAgeMs: number;
 
   constructor(options: EngineOptions = {}) {
-    this.o = resolveOptions(options, defaultNow());
+    this.o = resolveOptions(options, options.now ?? defaultNow());   // not read when given: performance loads node:perf_hooks
     this.describer = options.describer;
     this.stackEnabled = this.o.stack;
     this.minAgeMs = this.o.minAgeMs;

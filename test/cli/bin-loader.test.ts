@@ -44,7 +44,7 @@ function builtinsLoaded(args: string[], input: string): { code: number | null; o
 }
 
 describe('what a start loads', () => {
-  const lazy = ['worker_threads', 'tty', 'net', 'child_process', 'v8'];
+  const lazy = ['worker_threads', 'tty', 'net', 'child_process', 'v8', 'perf_hooks'];
   it('a program that does not read its input (a pipe): none of the thread, terminal, network modules', () => {
     const r = builtinsLoaded(['run', '--exitcode', '0', fixture('tool.wasm'), 'leak', '1'], 'unread\n');
     expect(r.code).toBe(0);
@@ -60,8 +60,9 @@ describe('what a start loads', () => {
 });
 
 describe('bin/kmemleak and the code cache', () => {
-  it('the bundle is built (npm run build)', () => {
+  it('the bundle is built (npm run build), in ASCII (load-cli.cjs reads it as latin1)', () => {
     expect(existsSync(BUNDLE), `${BUNDLE} is missing: run npm run build`).toBe(true);
+    expect(/[^\x00-\x7f]/.test(readFileSync(BUNDLE, 'latin1'))).toBe(false);
   });
 
   it('a cold start writes the cache; a warm start reads it and answers the same', () => {

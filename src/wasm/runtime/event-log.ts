@@ -41,6 +41,7 @@
 
 import { eachEvent } from '../../engine/batch.js';
 import { PENDING_BYTES, cancelKernel, cancelPairsReference, type CancelFn } from './cancel-kernel.js';
+import { hostNow } from './host-clock.js';
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
 export const KNOWN_CAPACITY = 1 << 14;
@@ -81,7 +82,6 @@ const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
 const HASH = 0x9e3779b1;
 
-const defaultNow: () => number = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
 
 export interface EventSink {
   /** An allocation of [ptr, ptr+size) with its backtrace handle. */
@@ -129,7 +129,7 @@ export class EventLog {
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink,
     /** The clock (ms) that sizes batches and ages windows; tests pass their own. */
-    private readonly now: () => number = defaultNow) {
+    private readonly now: () => number = hostNow) {
     this.cancel = cancelKernel(memory);
   }
 

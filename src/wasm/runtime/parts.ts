@@ -22,6 +22,7 @@ import { staticLayout, type Layout } from '../layout/index.js';
 import { cacheFile, readCached, writeCached } from './prepare-cache.js';
 import { InputError, NoAllocatorError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
+import { hostNow } from './host-clock.js';
 
 export interface Prepared {
   instrumented: Instrumented;
@@ -130,8 +131,8 @@ export async function createDetector(original: Uint8Array, opts: RunOptions, log
   if (sourceMap !== undefined && !names.sources().includes('sourcemap')) {
     throw new InputError(`--source-map: ${opts.sourceMap}: not a source map of wasm code (no mapping on generated line 1, as emcc -gsource-map writes)`, 2);
   }
-  const t0 = performance.now();
-  const now = (): number => performance.now() - t0;
+  const t0 = hostNow();
+  const now = (): number => hostNow() - t0;
   const engine: Kmemleak = new Kmemleak({
     minAgeMs: opts.minAgeMs,
     ...(opts.earlyPool !== undefined ? { earlyPoolSize: opts.earlyPool } : {}),
