@@ -213,10 +213,17 @@ export class ScanRun {
     const gshift = snap.gshift;
     const bits = snap.whiteBits;
     bits.fill(0);
+    const { ord, lo } = snap;
+    const { start, size } = this.t;
     for (let e = 0, n = snap.n; e < n; e++) {
       if (need[e] === 0) continue;
-      const last = (snap.endOf(e) - 1) >>> gshift;
-      for (let g = snap.startOf(e) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
+      const s = ord[e];
+      const st = start[s];
+      const sz = size[s];
+      // The last byte's offset: [st, st + max(sz, 1)) capped at 2^32.
+      const endByte = st + (sz === 0 ? 1 : sz);
+      const last = ((endByte > MEM_END ? MEM_END : endByte) - 1 - lo) >>> gshift;
+      for (let g = (st - lo) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
     }
     this.bitsStale = false;
   }
