@@ -6,6 +6,8 @@
 //   npm run build && node bench/engine-replay.mjs record json [/tmp/json.events]
 //   node bench/engine-replay.mjs ab /tmp/json.events RUNS BEFORE_DIR AFTER_DIR
 //   node bench/engine-replay.mjs one /tmp/json.events DIR     (one replay, prints JSON)
+//   node bench/engine-replay.mjs inproc /tmp/json.events RUNS BEFORE_DIR AFTER_DIR
+//       (both builds in one process, alternately, after a warm-up: steady-state code only)
 // Recording format: u32 records [minCount+1, nWords, words...], batch.ts's layout per batch.
 import { spawnSync } from 'node:child_process';
 import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
@@ -18,6 +20,7 @@ const [mode, a1, a2, a3, a4] = process.argv.slice(2);
 if (mode === 'record') await record(a1, a2 ?? `/tmp/${a1}.events`);
 else if (mode === 'one') await one(a1, a2);
 else if (mode === 'ab') ab(a1, Number(a2 ?? 7), a3, a4);
+else if (mode === 'inproc') await inproc(a1, Number(a2 ?? 7), a3, a4);
 else throw new Error('usage: engine-replay.mjs record WORKLOAD [FILE] | one FILE DIR | ab FILE RUNS BEFORE AFTER');
 
 async function record(workload, file) {
@@ -117,5 +120,34 @@ function ab(file, runs, before, after) {
     const xs = res[name];
     const f = (k) => med(xs.map((x) => x[k])).toFixed(0);
     console.log(`${name}: CPU ms median ${f('cpuMs')} wall ${f('wallMs')} min ${Math.min(...xs.map((x) => x.cpuMs)).toFixed(0)}, GC ms ${f('gcMs')}, faulted MB ${f('faultMB')}, max RSS MB ${f('rssMB')}, table ${(xs[0].tableBytes / 1048576).toFixed(1)} MB, index ${(xs[0].indexBytes / 1048576).toFixed(1)} MB, live ${xs[0].live}, events ${xs[0].events}, enabled ${xs[0].enabled}`);
+  }
+}
+
+async function inproc(file, runs, before, after) {
+  const builds = [['before', (await import(`${before}/dist/engine/kmemleak.js`)).Kmemleak], ['after', (await import(`${after}/dist/engine/kmemleak.js`)).Kmemleak]];
+  const rec = new Uint32Array(readFileSync(file).buffer.slice(0));
+  const memory = new ArrayBuffer(1 << 16);
+  const replay = (K) => {
+    const k = new K({ log: () => {}, scanPeriodSecs: 0, minAgeMs: 0 });
+    k.attachMemory(() => memory);
+    const c0 = process.cpuUsage();
+    for (let at = 0; at < rec.length; ) {
+      const len = rec[at + 1];
+      k.applyEvents(rec, at + 2, at + 2 + len, rec[at] - 1);
+      at += 2 + len;
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
+  const cpu = { before: [], after: [] };
+  for (let i = -1; i < runs; i++) {
+    for (const [name, K] of i % 2 ? builds : [...builds].reverse()) {
+      const ms = replay(K);
+      if (i >= 0) cpu[name].push(ms);
+    }
+  }
+  for (const name of ['before', 'after']) {
+    const xs = [...cpu[name]].sort((x, y) => x - y);
+    console.log(`${name}: CPU ms min ${xs[0].toFixed(0)} median ${xs[xs.length >> 1].toFixed(0)} (${xs.map((x) => x.toFixed(0)).join(' ')})`);
   }
 }

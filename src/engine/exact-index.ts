@@ -144,6 +144,9 @@ export class ExactIndex {
     this.runOn = this.breaks < PERIOD >>> BREAK_SHIFT;
     this.allocs = 0;
     this.breaks = 0;
+    // Off: its live objects wait for the hash, or every allocation and free would search the run
+    // too (an interpreter's long-lived objects, allocated while the heap was rising).
+    if (!this.runOn && this.run.live > 0) this.run.drain((slot) => this.pushUnindexed(slot));
   }
 
   private pushUnindexed(s: number): void {

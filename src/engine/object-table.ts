@@ -4,7 +4,7 @@
  *
  * Invariants:
  * - A slot is live iff `flags[s] & F_ALLOCATED`. Slots in [0, hi) have been used at least once;
- *   free slots form a free list (see `checksum` below), so slot ids are reused.
+ *   free slots form a free list (see `size` below), so slot ids are reused.
  * - `count[s] === COUNT_NONE` means "no colour yet" (kmemleak's count == -1): the object was created
  *   after the current/last scan started, or it is freed. Since min_count is stored clamped to
  *   [-1, MAX_MIN_COUNT] and COUNT_NONE exceeds that, `count >= minCount` is true for black, grey
@@ -13,10 +13,13 @@
  *   ends, so a slot id held by the scan's snapshot or grey queue never names a different object.
  * - `seq` is the creation sequence, a 32-bit counter compared modulo 2^32 against the current
  *   counter (exact while no live object is older than 2^32 allocations).
- * - A free slot's `checksum` holds the free-list link (next free slot, 0xffffffff ends the list).
+ * - A free slot's `size` holds the free-list link (next free slot, 0xffffffff ends the list).
+ * - `checksum[s]` means something only while `flags[s] & F_CSUM_VALID` (checksumOf); the column
+ *   is allocated by its first use, the first checksum pass (a program that never scans before it
+ *   exits never writes it), beside the slot buffer.
  * - An object's creation time (jiffies) and context are its epoch's (epochs.ts), found by `seq`.
- * Metadata per slot: 23 bytes (start, size, checksum, trace, seq: 4 each; minCount, count, flags:
- * 1 each), plus the epochs (a few bytes per change of millisecond or context). Capacity grows x8
+ * Metadata per slot: 19 bytes (start, size, trace, seq: 4 each; minCount, count, flags: 1 each),
+ * 4 more once a scan has checksummed objects, plus the epochs (a few bytes per change of millisecond or context). Capacity grows x8
  * (nextCapacity: the slack is address space, not memory). min_count is clamped
  * to [-1, 127] (kmemleak's callers pass -1, 0 or 1; a larger value means "this many references
  * needed", which 127 already covers in practice).
@@ -40,8 +43,8 @@ export const MAX_MIN_COUNT = 0x7f;
 export const MAX_SLOTS = (1 << 26) - 1;
 
 const INITIAL_CAPACITY = 1024;
-/** Bytes per slot: five u32 columns and three u8 ones. */
-const SLOT_BYTES = 23;
+/** Bytes per slot in the slot buffer: four u32 columns and three u8 ones (checksum: see csum). */
+const SLOT_BYTES = 19;
 
 /**
  * The capacity after `cap`: x8, except one jump from 64K to 2M slots. Why so steep: a fresh page
@@ -60,8 +63,8 @@ export class ObjectTable {
   capacity = 0;
   start = new Uint32Array(0);
   size = new Uint32Array(0);
-  /** CRC32 of the content at the last checksum pass. Doubles as the free-list link of free slots. */
-  checksum = new Uint32Array(0);
+  /** Empty until the first checksum pass (see the `checksum` getter), then `capacity` long. */
+  private csum = new Uint32Array(0);
   trace = new Uint32Array(0);
   seq = new Uint32Array(0);
   minCount = new Int8Array(0);
@@ -87,7 +90,27 @@ export class ObjectTable {
 
   /** Bytes of metadata in use (slots ever handed out), for the benchmark's per-object figure. */
   get bytes(): number {
-    return this.hi * SLOT_BYTES + this.epochs.bytes;
+    return this.hi * (SLOT_BYTES + (this.csum.length > 0 ? 4 : 0)) + this.epochs.bytes;
+  }
+
+  /**
+   * CRC32 of each object's content at the checksum pass that last saw it white; valid only
+   * while F_CSUM_VALID is set. Allocated here, by the first pass that writes it.
+   */
+  get checksum(): Uint32Array {
+    return this.csum.length === this.capacity ? this.csum : this.growChecksum();
+  }
+
+  private growChecksum(): Uint32Array {
+    const next = new Uint32Array(this.capacity);
+    next.set(this.csum.subarray(0, Math.min(this.hi, this.csum.length)));
+    this.csum = next;
+    return next;
+  }
+
+  /** The object's checksum as kmemleak keeps it: 0 until a checksum pass computed one. */
+  checksumOf(s: number): number {
+    return this.flags[s] & F_CSUM_VALID ? this.csum[s] : 0;
   }
 
   /** The columns at capacity `cap`, in one buffer (see nextCapacity), the old slots copied. */
@@ -113,13 +136,13 @@ export class ObjectTable {
     };
     this.start = u32(0, this.start);
     this.size = u32(1, this.size);
-    this.checksum = u32(2, this.checksum);
-    this.trace = u32(3, this.trace);
-    this.seq = u32(4, this.seq);
-    this.minCount = u8(new Int8Array(buffer, 20 * cap, cap), this.minCount);
-    this.count = u8(new Uint8Array(buffer, 21 * cap, cap), this.count);
-    this.flags = u8(new Uint8Array(buffer, 22 * cap, cap), this.flags);
+    this.trace = u32(2, this.trace);
+    this.seq = u32(3, this.seq);
+    this.minCount = u8(new Int8Array(buffer, 16 * cap, cap), this.minCount);
+    this.count = u8(new Uint8Array(buffer, 17 * cap, cap), this.count);
+    this.flags = u8(new Uint8Array(buffer, 18 * cap, cap), this.flags);
     this.capacity = cap;
+    if (this.csum.length > 0) this.growChecksum();
   }
 
   /**
@@ -150,7 +173,7 @@ export class ObjectTable {
   private place(start: number, size: number, minCount: number, trace: number): number {
     let s = this.freeHead;
     if (s >= 0) {
-      this.freeHead = this.checksum[s] === 0xffffffff ? -1 : this.checksum[s];
+      this.freeHead = this.size[s] === 0xffffffff ? -1 : this.size[s];
     } else {
       s = this.hi;
       if (s === this.capacity) {
@@ -161,7 +184,6 @@ export class ObjectTable {
     }
     this.start[s] = start;
     this.size[s] = size;
-    this.checksum[s] = 0;
     this.trace[s] = trace;
     this.minCount[s] = minCount < -1 ? 0 : minCount > MAX_MIN_COUNT ? MAX_MIN_COUNT : minCount;
     this.count[s] = COUNT_NONE;
@@ -200,7 +222,7 @@ export class ObjectTable {
   }
 
   private pushFree(s: number): void {
-    this.checksum[s] = this.freeHead < 0 ? 0xffffffff : this.freeHead;
+    this.size[s] = this.freeHead < 0 ? 0xffffffff : this.freeHead;
     this.freeHead = s;
   }
 
@@ -245,7 +267,7 @@ export class ObjectTable {
     this.capacity = 0;
     this.start = new Uint32Array(0);
     this.size = new Uint32Array(0);
-    this.checksum = new Uint32Array(0);
+    this.csum = new Uint32Array(0);
     this.trace = new Uint32Array(0);
     this.seq = new Uint32Array(0);
     this.minCount = new Int8Array(0);
