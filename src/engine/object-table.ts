@@ -51,7 +51,7 @@ const SLOT_BYTES = 19;
  * costs a page fault when first written (~13 us on the benchmark machine, ~3 ms a MiB: more than
  * the engine's own work on the slots it holds), and growing copies every slot into fresh pages;
  * doubling wrote each slot twice in all. The columns of a table live in one buffer, which from
- * 2M slots on (46 MiB) the C library always maps fresh from the kernel (its mmap threshold is at
+ * 2M slots on (38 MiB) the C library always maps fresh from the kernel (its mmap threshold is at
  * most 32 MiB), so its pages are committed only when written: the unused capacity costs address
  * space, not memory.
  */
