@@ -427,7 +427,7 @@ export class Kmemleak {
     const getBuffer = this.getBuffer;
     const policy = this.o.scanKernel;
     const heap = !this.unaligned && (policy === 'on' || (policy === 'auto' && this.snap.n >= KERNEL_MIN_OBJECTS)) ? this.heap : null;
-    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap);
+    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap, this.o.scanQueueMin);
     run.unaligned = this.unaligned;
     const roots = this.roots;
     roots.length = 0;

@@ -48,6 +48,12 @@ export interface EngineOptions {
    * always, 'off' never (the JavaScript flood).
    */
   scanKernel?: 'auto' | 'on' | 'off';
+  /**
+   * The scan's grey queue holds max(this, objects / 8) entries (at most one an object); grey
+   * objects past that wait in a bitmap until it runs empty. Default 65536; tests set it to 1 so
+   * that every scan overflows.
+   */
+  scanQueueMin?: number;
 }
 
 /** scanKernel 'auto': below this many objects the JavaScript flood is as fast. */
@@ -68,6 +74,7 @@ export interface ResolvedOptions {
   clockEvery: number;
   scanChunkWords: number;
   scanKernel: 'auto' | 'on' | 'off';
+  scanQueueMin: number;
 }
 
 export const DEFAULT_MIN_AGE_MS = 5000;
@@ -111,5 +118,6 @@ export function resolveOptions(o: EngineOptions, now: () => number): ResolvedOpt
     clockEvery: Math.max(1, Math.floor(num(o.clockEvery, 32, 1))),
     scanChunkWords: Math.max(1024, Math.floor(num(o.scanChunkWords, 1 << 20, 1))),
     scanKernel: o.scanKernel === 'on' || o.scanKernel === 'off' ? o.scanKernel : 'auto',
+    scanQueueMin: Math.max(1, Math.floor(num(o.scanQueueMin, 1 << 16, 1))),
   };
 }

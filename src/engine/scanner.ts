@@ -16,9 +16,12 @@
  *   runs and is written back to the table's counts when it completes (or, for white objects,
  *   cleared to "no colour" when it is abandoned).
  * - The grey queue holds entry indices and receives each entry at most once (an entry is queued
- *   only when it stops being white), so its capacity is the snapshot size (+1, see resolveSmall).
- *   Each generation of the queue is sorted into address order before it is scanned: the result
- *   does not depend on the order (the grey set is a fixpoint), and memory is then read forwards.
+ *   only when it stops being white). It is bounded (an eighth of the snapshot, at least
+ *   scanQueueMin): an entry that turns grey while it is full gets a bit in `pend` instead, and
+ *   when the queue runs empty it is refilled from those bits in entry order (a GC's mark-stack
+ *   overflow, handled by a sweep). Each generation of the queue is sorted into address order
+ *   before it is scanned: the result does not depend on the order (the grey set is a fixpoint),
+ *   and memory is then read forwards.
  * - Words are scanned in two halves: collect() filters them into a candidate buffer, resolve()
  *   counts them. No candidate is pending when a step returns, so nothing stale survives a yield.
  *   collect() keeps a word only if the snapshot's white bitmap has its granule set (a superset of
@@ -89,6 +92,8 @@ const TOUCH_AHEAD = 16;
 const TOUCH_GAP = 256;
 const TOUCH_MAX_SIZE = 128;
 const CAND_MAX = 1 << 20;
+/** The grey queue holds max(scanQueueMin, n >> QUEUE_SHIFT) entries, at most n (see ScanRun.push). */
+const QUEUE_SHIFT = 3;
 /** The end of a 4 GiB memory: where object ends are clipped. */
 const MEM_END = 2 ** 32;
 
@@ -99,7 +104,20 @@ export class ScanRun {
   usedKernel = false;
   aborted = false;
   private phase = Phase.Flood1;
-  private queue: Uint32Array;
+  /** The grey queue: entry indices, at most qCap of them (see push and refill). */
+  private readonly queue: Uint32Array;
+  private readonly qCap: number;
+  /**
+   * Grey entries that did not fit the queue, one bit an entry (allocated when the queue is shorter
+   * than the snapshot), and whether any may be set: they are queued when the queue runs empty,
+   * as a garbage collector handles mark-stack overflow.
+   */
+  private readonly pend: Int32Array;
+  private mayPend = false;
+  /** The word of `pend` where the next refill starts (the last one stopped there, queue full). */
+  private pendFrom = 0;
+  /** resolveSmall's queue tail, in and out. */
+  private readonly io = new Int32Array(1);
   /** End of the queue segment already put in address order (see flood). */
   private sortedTo = 0;
   /** Candidate word offsets awaiting resolve(). */
@@ -149,9 +167,14 @@ export class ScanRun {
     private readonly greyChanged: boolean,
     /** The heap's WebAssembly.Memory for the flood kernel (complete floods only), or null. */
     private heap: HeapMemory | null = null,
+    /** The queue's least length (EngineOptions.scanQueueMin). */
+    queueMin = 1 << 16,
   ) {
-    // +1: resolve() stores one slot past the tail unconditionally.
-    this.queue = new Uint32Array(snap.n + 1);
+    // A bounded queue (issue 12, peak memory): 4 bytes an object for a queue as long as the
+    // snapshot, when an eighth of it rarely overflows (a generation of a BFS over a tree).
+    this.qCap = Math.max(1, Math.min(snap.n, Math.max(queueMin, snap.n >>> QUEUE_SHIFT)));
+    this.queue = new Uint32Array(this.qCap);
+    this.pend = new Int32Array(this.qCap < snap.n ? Math.ceil(snap.n / 32) : 0);
     const cap = Math.min(Math.max(snap.n, CAND_MIN), CAND_MAX);
     this.smallObjects = snap.n > 0 && snap.span / snap.n <= TOUCH_MAX_SIZE;
     this.cand = new Int32Array(cap);
@@ -168,16 +191,13 @@ export class ScanRun {
     const snap = this.snap;
     const ord = snap.ord;
     const need = snap.need;
-    const q = this.queue;
-    let qTail = 0;
     let whites = 0;
     for (let e = 0, n = snap.n; e < n; e++) {
       const m = minCount[ord[e]];
       need[e] = m > 0 ? m : 0;
-      if (m === 0) q[qTail++] = e;
+      if (m === 0) this.push(e);
       if (m > 0) whites++;
     }
-    this.qTail = qTail;
     this.whites = whites;
     this.bitsStale = true;
     for (let r = 0; r < rootCount; r++) this.pushRange(roots[2 * r], roots[2 * r + 1], NO_OWNER);
@@ -290,8 +310,11 @@ export class ScanRun {
         continue;
       }
       if (this.qHead === this.qTail) {
-        if (this.nCand === 0) return budget;
-        this.resolve();
+        // Empty: start again at the front (nothing in floodQueue holds a queue position now).
+        this.qHead = this.qTail = this.sortedTo = 0;
+        if (this.nCand > 0) this.resolve();
+        else if (this.mayPend) this.refill();
+        else return budget;
         continue;
       }
       budget = this.floodQueue(budget);
@@ -325,6 +348,10 @@ export class ScanRun {
         s.scanRange(this.ranges[top], this.ranges[top + 1]);
       }
       s.enqueue(this.queue, this.qHead, this.qTail);
+      while (this.mayPend) {
+        this.refill();
+        s.enqueue(this.queue, 0, this.qTail);
+      }
       for (let e = s.flood(); e >= 0; e = s.flood()) {
         // An object with scan areas: only those are scanned (the kernel counted the object grey).
         const slot = snap.ord[e];
@@ -539,7 +566,6 @@ export class ScanRun {
     this.nCand = 0;
     const snap = this.snap;
     const q0 = this.qTail;
-    let qTail: number;
     let cand = this.cand;
     if (nc >= BUCKET_MIN) {
       // Bucketed by address, the index reads of a batch go forwards: fewer TLB and cache misses
@@ -549,13 +575,51 @@ export class ScanRun {
       bucketByAddress(cand, nc, top, this.buckets, this.candSorted);
       cand = this.candSorted;
     }
-    if (snap.small) {
-      qTail = resolveSmall(cand, nc, snap.ord, snap.start32, snap.size32, snap.lo | 0, snap.need, snap.page, snap.shift, this.queue, q0, snap.whiteBits, snap.gshift);
-    } else {
-      qTail = resolveLarge(cand, nc, snap, this.queue, q0);
-      for (let j = q0; j < qTail; j++) this.unwhite(this.queue[j]);
+    const io = this.io;
+    io[0] = q0;
+    const greyed = snap.small
+      ? resolveSmall(cand, nc, snap.ord, snap.start32, snap.size32, snap.lo | 0, snap.need, snap.page, snap.shift, this.queue, this.qCap, this.pend, io, snap.whiteBits, snap.gshift)
+      : resolveLarge(cand, nc, snap, this.queue, this.qCap, this.pend, io);
+    this.whites -= greyed;
+    this.qTail = io[0];
+    if (greyed > io[0] - q0) this.mayPend = true;
+  }
+
+  /** Queues a grey entry, or marks it pending when the queue is full. */
+  private push(e: number): void {
+    if (this.qHead === this.qTail) this.qHead = this.qTail = this.sortedTo = 0;
+    if (this.qTail < this.qCap) this.queue[this.qTail++] = e;
+    else {
+      this.pend[e >>> 5] |= 1 << (e & 31);
+      this.mayPend = true;
     }
-    this.whites -= qTail - q0;
+  }
+
+  /**
+   * The queue is empty (and at the front): fills it with pending entries, in entry order from
+   * where the last refill stopped, until it is full or none is left.
+   */
+  private refill(): void {
+    const pend = this.pend;
+    const words = pend.length;
+    const q = this.queue;
+    const cap = this.qCap;
+    let qTail = 0;
+    for (let k = 0, w = this.pendFrom; k < words; k++, w = w + 1 === words ? 0 : w + 1) {
+      let x = pend[w];
+      while (x !== 0 && qTail < cap) {
+        q[qTail++] = (w << 5) + 31 - Math.clz32(x & -x);
+        x &= x - 1;
+      }
+      pend[w] = x;
+      if (x !== 0) {
+        this.pendFrom = w; // the queue is full
+        this.qTail = qTail;
+        return;
+      }
+    }
+    this.pendFrom = 0;
+    this.mayPend = false;
     this.qTail = qTail;
   }
 
@@ -613,7 +677,7 @@ export class ScanRun {
       if (changed && this.greyChanged) {
         need[e] = 0;
         this.whites--;
-        this.queue[this.qTail++] = e;
+        this.push(e);
         this.unwhite(e);
       }
     }
@@ -896,10 +960,14 @@ function resolveSmall(
   page: Int32Array,
   shift: number,
   q: Uint32Array,
-  qTail: number,
+  qCap: number,
+  pend: Int32Array,
+  io: Int32Array,
   bits: Int32Array,
   gshift: number,
 ): number {
+  let qTail = io[0];
+  let greyed = 0;
   for (let i = 0; i < nc; i++) {
     const d = cand[i];
     let e = page[d >>> shift] & PAGE_INDEX_MASK;
@@ -918,18 +986,23 @@ function resolveSmall(
     if (nd === 0 || st > d) continue;
     need[e] = nd - 1;
     if (nd === 1) {
-      q[qTail++] = e;
+      if (qTail < qCap) q[qTail++] = e;
+      else pend[e >>> 5] |= 1 << (e & 31);
+      greyed++;
       clearWhite(bits, st, en, gshift);
     }
   }
-  return qTail;
+  io[0] = qTail;
+  return greyed;
 }
 
 /** resolveSmall for snapshots spanning 2 GiB or more: offsets are compared as unsigned. */
-function resolveLarge(cand: Int32Array, nc: number, snap: AddressSnapshot, q: Uint32Array, qTail: number): number {
+function resolveLarge(cand: Int32Array, nc: number, snap: AddressSnapshot, q: Uint32Array, qCap: number, pend: Int32Array, io: Int32Array): number {
   const page = snap.page;
   const shift = snap.shift;
   const need = snap.need;
+  let qTail = io[0];
+  let greyed = 0;
   for (let i = 0; i < nc; i++) {
     const d = cand[i] >>> 0;
     let e = page[d >>> shift] & PAGE_INDEX_MASK;
@@ -938,7 +1011,13 @@ function resolveLarge(cand: Int32Array, nc: number, snap: AddressSnapshot, q: Ui
     const nd = need[e];
     if (nd === 0) continue;
     need[e] = nd - 1;
-    if (nd === 1) q[qTail++] = e;
+    if (nd === 1) {
+      if (qTail < qCap) q[qTail++] = e;
+      else pend[e >>> 5] |= 1 << (e & 31);
+      greyed++;
+      clearWhite(snap.whiteBits, snap.startOf(e), snap.endOf(e), snap.gshift);
+    }
   }
-  return qTail;
+  io[0] = qTail;
+  return greyed;
 }

@@ -167,9 +167,13 @@ class Model {
 // The same property for both floods: JavaScript over an ArrayBuffer, and the WebAssembly kernel
 // over a WebAssembly.Memory (4 pages, not growable: its scratch must come from a gap, and the
 // scan must leave every byte of memory as it found it).
+// Each also with a grey queue of one entry: every scan overflows it, the rest waiting in the
+// pending bitmap.
 const VARIANTS = [
-  { name: 'JavaScript flood', wasm: false },
-  { name: 'WebAssembly flood kernel', wasm: true },
+  { name: 'JavaScript flood', wasm: false, queueMin: undefined },
+  { name: 'WebAssembly flood kernel', wasm: true, queueMin: undefined },
+  { name: 'JavaScript flood, a grey queue of one entry', wasm: false, queueMin: 1 },
+  { name: 'WebAssembly flood kernel, a grey queue of one entry', wasm: true, queueMin: 1 },
 ] as const;
 
 for (const variant of VARIANTS) test(`random heaps: every scan agrees with the reference model (${variant.name})`, () => {
@@ -195,7 +199,8 @@ for (const variant of VARIANTS) test(`random heaps: every scan agrees with the r
           at += Math.max(s.size, 1);
           return o;
         });
-        const w = variant.wasm ? world({ scanKernel: 'on' }, 4 * 65536, { mayGrow: false }) : world({}, MEM);
+        const q = { scanQueueMin: variant.queueMin };
+        const w = variant.wasm ? world({ scanKernel: 'on', ...q }, 4 * 65536, { mayGrow: false }) : world(q, MEM);
         const scanChecked = (f: () => number): number => {
           const before = w.u8.slice();
           const n = f();

@@ -274,11 +274,12 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
     const rawMalloc = instance.exports[logGlobals.rawMalloc] as (size: number) => number;
     wiring.enableEventLog = () => (log.enable(rawMalloc) ? log : null);
   }
-  // The exit scan may borrow scratch for the flood kernel by growing the memory (WASI's libc takes
-  // pages from memory.grow and this runtime re-reads memory.buffer), within half its declared
-  // maximum. Scans while the program runs borrow only gaps (else flood in JavaScript): pages grown
-  // then would stay a zeroed, resident hole under the program's heap, whose sbrk starts above them
-  // (issue 12, peak memory). KMEMLEAK_SCAN_KERNEL=on (the kernel for every scan) keeps growing.
+  // Scans borrow scratch for the flood kernel from gaps in the heap only, else flood in
+  // JavaScript (issue 12, peak memory): pages grown while the program runs would stay a zeroed,
+  // resident hole under its heap, whose sbrk starts above them; pages grown for the exit scan
+  // (~19 bytes an object) would raise the peak of every large run. KMEMLEAK_SCAN_KERNEL=on (the
+  // kernel for every scan) grows the memory when it must (WASI's libc takes pages from
+  // memory.grow and this runtime re-reads memory.buffer), within half its declared maximum.
   const maxPages = info.memoryMaxPages;
   const heap = { memory, mayGrow: process.env['KMEMLEAK_SCAN_KERNEL'] === 'on', ...(maxPages !== null ? { maxBytes: maxPages * 65536 } : {}) };
   engine.attachMemory(() => memory.buffer, heap);
@@ -344,7 +345,6 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (trap) io.err(describeTrap(trap, ins, names));
 
   flushEvents();
-  heap.mayGrow = true;   // the program is done: grown pages cost it nothing now
   // LSan's exit check: when main returns or exit() is called, not after _exit(), and only once
   // (__lsan_do_leak_check may have run it). Report files are written in every case.
   const checks = peers.checks;
