@@ -9,8 +9,8 @@
  *   refreshes its file's mtime), checked when an entry is written.
  *
  * Invariants: nothing here throws; a cache that cannot be made, read, touched or pruned is silent
- * (runs are only slower). Pruning removes only the cache's own files (*.kml, cli-*.v8, and *.tmp
- * left over by a crashed writer for more than an hour), never the entry just written.
+ * (runs are only slower). Pruning removes only the cache's own files (*.kml, *.idx, cli-*.v8, and
+ * *.tmp left over by a crashed writer for more than an hour), never the entry just written.
  * bin/load-cli.cjs repeats the directory rule, makeCacheDir and touch in CommonJS (it runs before
  * this code is loaded).
  */
@@ -73,7 +73,7 @@ export function touchCacheFile(file: string): void {
   }
 }
 
-const isCacheFile = (name: string): boolean => name.endsWith('.kml') || (name.startsWith('cli-') && name.endsWith('.v8'));
+const isCacheFile = (name: string): boolean => name.endsWith('.kml') || name.endsWith('.idx') || (name.startsWith('cli-') && name.endsWith('.v8'));
 
 /**
  * Removes the least recently used cache files until the total is at most maxBytes, sparing

@@ -19,7 +19,12 @@ import { Symbolizer } from '../../symbolize/index.js';
 import { WasmFormatError, parseModule } from '../binary/index.js';
 import { AllocatorNotFoundError, instrument, type Instrumented } from '../instrument/index.js';
 import { staticLayout, type Layout } from '../layout/index.js';
-import { cacheFile, readCached, writeCached } from './prepare-cache.js';
+import { CACHE_VERSION, cacheFile, readCached, writeCached } from './prepare-cache.js';
+import { cacheDir } from './cache-dir.js';
+import { lookupIndex, recordIndex, type FileIdentity } from './prepare-index.js';
+
+/** A module file as read: its path, and its identity and change time (prepare-index.ts). */
+export interface ReadModule { path: string; identity: FileIdentity | null; changedMs: number }
 import { InputError, NoAllocatorError, oneLine } from './errors.js';
 import type { RunOptions } from './options.js';
 import { hostNow } from './host-clock.js';
@@ -42,18 +47,34 @@ function asInputError(e: unknown, what: string, named: boolean): never {
 }
 
 /** Instruments the module and reads its layout. */
-export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared {
+/**
+ * The rewritten module and its layout, from the prepare cache when it has them. source: where
+ * `original` was read from, with the file's identity then (prepare-index.ts), when known.
+ */
+export function prepareModule(original: Uint8Array, opts: RunOptions, source?: ReadModule): Prepared {
   const what = opts.module;
   let instrumented: Instrumented;
   let layout: Layout;
   // KMEMLEAK_SPILL=off: no live-locals spilling (instrument/spill.ts), for comparisons.
   const spillOff = process.env['KMEMLEAK_SPILL'] === 'off';
   const shape = { allocator: opts.allocator ?? null, callingContext: opts.callingContext !== false, ...(spillOff ? { spill: false } : {}) };
-  const file = cacheFile(original, shape);
-  const cached = readCached(file);
+  const dir = cacheDir();
+  const shapeText = JSON.stringify(shape);
+  // An unchanged file finds its entry through the index, without hashing (no node:crypto).
+  const indexed = dir && source?.identity ? lookupIndex(dir, CACHE_VERSION, source.path, shapeText, source.identity) : null;
+  let cached = readCached(indexed);
+  let file = indexed;
+  if (!cached) {
+    file = cacheFile(original, shape);
+    cached = readCached(file);
+  }
+  const remember = (): void => {
+    if (dir && source && file && file !== indexed) recordIndex(dir, CACHE_VERSION, source.path, shapeText, source.identity, source.changedMs, file);
+  };
   if (cached) {
     instrumented = cached.instrumented;
     layout = cached.layout;
+    remember();
   } else {
     try {
       instrumented = instrument(original, {
@@ -66,6 +87,7 @@ export function prepareModule(original: Uint8Array, opts: RunOptions): Prepared 
       asInputError(e, what, opts.allocator !== undefined && Object.keys(opts.allocator).length > 0);
     }
     writeCached(file, { instrumented, layout });
+    remember();
   }
   return {
     instrumented,

@@ -3,7 +3,9 @@
  * the call graph, DWARF), which a short program pays on every run. Repeated runs of one binary
  * (test suites, benchmarks, a developer's edit-run loop) reuse the result from a cache on disk,
  * keyed by the SHA-256 of the binary, the options that shape the rewrite, and this file's format
- * version. `KMEMLEAK_CACHE=off` turns it off; `KMEMLEAK_CACHE_DIR` moves it (default
+ * version (prepare-index.ts finds the entry of an unchanged file without hashing it). An entry
+ * carries a checksum of its contents (not SHA-256: a hit then needs no node:crypto, ~8 ms of a
+ * start), against a damaged file; trust comes from who owns the file (below). `KMEMLEAK_CACHE=off` turns it off; `KMEMLEAK_CACHE_DIR` moves it (default
  * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak); its size is bounded (cache-dir.ts).
  *
  * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
@@ -24,9 +26,34 @@ import type { Layout } from '../layout/index.js';
  * change to what instrument() or staticLayout() produce must bump this, or runs would be served
  * rewrites from the old code. test/runtime/prepare-cache-version.test.ts fails until it is bumped.
  */
-export const CACHE_VERSION = 'KMLC10';
+export const CACHE_VERSION = 'KMLC11';
 const MAGIC = CACHE_VERSION + '\n';
-const DIGEST = 32;   // SHA-256 of everything after it: a flipped bit anywhere is a miss
+const DIGEST = 8;   // checksum() of everything after it: a flipped bit anywhere is a miss
+
+/**
+ * 64 bits (two multiplicative lanes over little-endian words, then the tail bytes and the
+ * length) of bytes[from..): any one-bit change changes it; for damage, not for an adversary.
+ */
+export function checksum(bytes: Uint8Array, from: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let a = 0x811c9dc5, b = 0x2545f491;
+  let i = from;
+  for (const end = bytes.length - 3; i < end; i += 4) {
+    const w = view.getUint32(i, true);
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul((b + w) | 0, 0x9e3779b1) ^ (b >>> 15);
+  }
+  for (; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193);
+    b = Math.imul((b + bytes[i]!) | 0, 0x9e3779b1) ^ (b >>> 15);
+  }
+  a = Math.imul(a ^ (bytes.length - from), 0x01000193);
+  const out = new Uint8Array(DIGEST);
+  const o = new DataView(out.buffer);
+  o.setUint32(0, (a ^ (a >>> 16)) >>> 0, true);
+  o.setUint32(4, (b ^ (b >>> 13)) >>> 0, true);
+  return out;
+}
 
 export interface CachedPrepare {
   instrumented: Instrumented;
@@ -58,8 +85,8 @@ export function readCached(file: string | null): CachedPrepare | null {
     const buf = readFileSync(file);
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
-    const digest = createHash('sha256').update(bytes.subarray(MAGIC.length + DIGEST)).digest();
-    if (!digest.equals(bytes.subarray(MAGIC.length, MAGIC.length + DIGEST))) return null;
+    const digest = checksum(bytes, MAGIC.length + DIGEST);
+    for (let i = 0; i < DIGEST; i++) if (digest[i] !== bytes[MAGIC.length + i]) return null;
     let at = MAGIC.length + DIGEST;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const chunk = (): Uint8Array => {
@@ -107,7 +134,7 @@ export function writeCached(file: string | null, entry: CachedPrepare): void {
       out.set(b, at + 4);
       at += 4 + b.length;
     }
-    out.set(createHash('sha256').update(out.subarray(magic.length + DIGEST)).digest(), magic.length);
+    out.set(checksum(out, magic.length + DIGEST), magic.length);
     const dir = dirname(file);
     if (!makeCacheDir(dir)) return;
     const tmp = `${file}.${process.pid}.tmp`;

@@ -11,7 +11,6 @@
  * - Bad input is an InputError (one line); a trap is reported like the program would have shown
  *   it, symbolized, followed by the leaks found so far.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { annotationImports, ANNOTATION_MODULE, disabledAnnotationImports } from './annotations.js';
 import { AutoScan } from './auto-scan.js';
@@ -21,7 +20,8 @@ import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from '
 import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
-import { contextReader, createDetector, globalReader, prepareModule, reportLocation } from './parts.js';
+import { contextReader, createDetector, globalReader, prepareModule, reportLocation, type ReadModule } from './parts.js';
+import { readWithIdentity } from './prepare-index.js';
 import { checkReportFiles, printLeaks, writeReports, type ReportSettings } from './reports.js';
 import { rootProvider } from './roots.js';
 import { watchStartupArgs } from './startup-args.js';
@@ -81,9 +81,10 @@ export interface RunResult {
   contexts: number;
 }
 
-function readModuleFile(path: string): Uint8Array {
+function readModuleFile(path: string): { bytes: Uint8Array; source: ReadModule } {
   try {
-    return new Uint8Array(readFileSync(path));
+    const { bytes, identity, changedMs } = readWithIdentity(path);
+    return { bytes, source: { path, identity, changedMs } };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
@@ -124,6 +125,15 @@ function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssem
   }
 }
 
+/**
+ * Throws compile()'s InputError when the input is not valid wasm. Validated, not compiled: the
+ * detector runs the rewritten module, and compiling the original as well cost a run its whole
+ * code generation again (time, and memory for the code).
+ */
+function validate(binary: Uint8Array, what: string): void {
+  if (!WebAssembly.validate(binary as Uint8Array<ArrayBuffer>)) compile(binary, what, false);
+}
+
 /** Runs the original module on plain WASI, as if kmemleak were not there (--off, no allocator). */
 async function runUntracked(original: Uint8Array, info: ModuleInfo, host: Awaited<ReturnType<typeof createWasi>>, io: RunIO, what: string): Promise<RunResult> {
   const stubs = disabledAnnotationImports();
@@ -145,7 +155,7 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const traceDepth = opts.traceDepth ?? RUN_DEFAULTS.traceDepth;
   const badDepth = traceDepthProblem(traceDepth);
   if (badDepth) throw new InputError(`--trace-depth: ${badDepth}`, 2);
-  const original = readModuleFile(opts.module);
+  const { bytes: original, source } = readModuleFile(opts.module);
   const info = readModuleInfo(original, what);
   checkWasiCommand(info, what);
 
@@ -166,13 +176,13 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (opts.off || opts.lsan?.given.detectLeaks === false) return runUntracked(original, info, host, io, what);
 
   checkImports(info, what, host.imports, disabledAnnotationImports());
-  compile(original, what, false);   // a broken input is the user's problem, not the rewriter's
+  validate(original, what);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
   const triageInputs = triageInputsOf(() => loadTriageInputs(opts.suppressions ?? [], opts.baseline));
 
   let prepared: ReturnType<typeof prepareModule>;
   try {
-    prepared = prepareModule(original, opts);
+    prepared = prepareModule(original, opts, source);
   } catch (e) {
     if (!(e instanceof NoAllocatorError)) throw e;
     // Nothing to watch (version tests, pure computations): the program runs as it would without
