@@ -12,9 +12,11 @@
  * Memory: 8 bytes an entry; capacity grows as the object table's.
  */
 
-import { F_ALLOCATED, nextCapacity } from './object-table.js';
+import { F_ALLOCATED } from './object-table.js';
 
 const DEAD = 0xffffffff;
+/** Entries of the run's one large buffer (8 bytes each: 32 MiB). */
+const BIG_ENTRIES = 1 << 22;
 
 export class AddressRun {
   private keys = new Uint32Array(1024);
@@ -54,8 +56,10 @@ export class AddressRun {
   }
 
   private grow(): void {
-    // Steep, in one buffer, as the object table grows (nextCapacity says why).
-    const cap = nextCapacity(this.keys.length);
+    // Steep and in one buffer, as the object table grows (nextCapacity says why): x8, then from
+    // 64K entries straight to 4M (32 MiB: always mapped fresh, committed only where written).
+    const len = this.keys.length;
+    const cap = len < 1 << 16 ? len * 8 : Math.max(BIG_ENTRIES, len * 2);
     const buffer = new ArrayBuffer(cap * 8);
     const keys = new Uint32Array(buffer, 0, cap);
     keys.set(this.keys.subarray(0, this.n));

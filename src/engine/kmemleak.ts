@@ -41,7 +41,6 @@ import type { LeakRecord } from './leak-record.js';
 import {
   COUNT_NONE,
   F_ALLOCATED,
-  F_CSUM_VALID,
   F_NO_SCAN,
   F_PUBLIC,
   F_REPORTED,
@@ -850,7 +849,7 @@ export class Kmemleak {
           this.o.log(`kmemleak: Not resetting the checksum of an unknown object at ${at}`);
           return;
         }
-        t.flags[s] &= ~F_CSUM_VALID;   // its checksum is 0 again (checksumOf)
+        t.resetChecksum(s);
         return;
       case OP_NO_SCAN:
         if (s < 0) {

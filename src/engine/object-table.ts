@@ -14,25 +14,25 @@
  * - `seq` is the creation sequence, a 32-bit counter compared modulo 2^32 against the current
  *   counter (exact while no live object is older than 2^32 allocations).
  * - A free slot's `size` holds the free-list link (next free slot, 0xffffffff ends the list).
- * - `checksum[s]` means something only while `flags[s] & F_CSUM_VALID` (checksumOf); the column
- *   is allocated by its first use, the first checksum pass (a program that never scans before it
- *   exits never writes it), beside the slot buffer.
+ * - An object's checksum (checksumOf) is kept only while `flags[s] & F_CSUM_VALID`, outside the
+ *   slot buffer (slot-checksums.ts: few objects have one).
  * - An object's creation time (jiffies) and context are its epoch's (epochs.ts), found by `seq`.
  * Metadata per slot: 19 bytes (start, size, trace, seq: 4 each; minCount, count, flags: 1 each),
- * 4 more once a scan has checksummed objects, plus the epochs (a few bytes per change of millisecond or context). Capacity grows x8
- * (nextCapacity: the slack is address space, not memory). min_count is clamped
- * to [-1, 127] (kmemleak's callers pass -1, 0 or 1; a larger value means "this many references
- * needed", which 127 already covers in practice).
+ * plus the checksums of objects scans saw white and the epochs (a few bytes per change of
+ * millisecond or context). Capacity grows x8 (nextCapacity: the slack is address space, not
+ * memory). min_count is clamped to [-1, 127] (kmemleak's callers pass -1, 0 or 1; a larger value
+ * means "this many references needed", which 127 already covers in practice).
  */
 
 import { Epochs } from './epochs.js';
+import { SlotChecksums } from './slot-checksums.js';
 
 export const F_ALLOCATED = 1;
 export const F_REPORTED = 2;
 export const F_NO_SCAN = 4;
 /** Internal: the object has scan areas in the side map. */
 export const F_HAS_AREAS = 8;
-/** Internal: `checksum` holds a computed CRC (kmemleak's initial checksum 0 is "none yet"). */
+/** Internal: the object has a computed CRC (checksumOf; kmemleak's initial checksum 0 is "none yet"). */
 export const F_CSUM_VALID = 16;
 /** The flag bits kmemleak itself defines (printed by dump=). */
 export const F_PUBLIC = F_ALLOCATED | F_REPORTED | F_NO_SCAN;
@@ -43,7 +43,7 @@ export const MAX_MIN_COUNT = 0x7f;
 export const MAX_SLOTS = (1 << 26) - 1;
 
 const INITIAL_CAPACITY = 1024;
-/** Bytes per slot in the slot buffer: four u32 columns and three u8 ones (checksum: see csum). */
+/** Bytes per slot in the slot buffer: four u32 columns and three u8 ones. */
 const SLOT_BYTES = 19;
 
 /**
@@ -51,7 +51,7 @@ const SLOT_BYTES = 19;
  * costs a page fault when first written (~13 us on the benchmark machine, ~3 ms a MiB: more than
  * the engine's own work on the slots it holds), and growing copies every slot into fresh pages;
  * doubling wrote each slot twice in all. The columns of a table live in one buffer, which from
- * 2M slots on (46 MiB) the C library always maps fresh from the kernel (its mmap threshold is at
+ * 2M slots on (38 MiB) the C library always maps fresh from the kernel (its mmap threshold is at
  * most 32 MiB), so its pages are committed only when written: the unused capacity costs address
  * space, not memory.
  */
@@ -63,8 +63,8 @@ export class ObjectTable {
   capacity = 0;
   start = new Uint32Array(0);
   size = new Uint32Array(0);
-  /** Empty until the first checksum pass (see the `checksum` getter), then `capacity` long. */
-  private csum = new Uint32Array(0);
+  /** Checksums of the objects with F_CSUM_VALID. */
+  private readonly sums = new SlotChecksums();
   trace = new Uint32Array(0);
   seq = new Uint32Array(0);
   minCount = new Int8Array(0);
@@ -90,27 +90,23 @@ export class ObjectTable {
 
   /** Bytes of metadata in use (slots ever handed out), for the benchmark's per-object figure. */
   get bytes(): number {
-    return this.hi * (SLOT_BYTES + (this.csum.length > 0 ? 4 : 0)) + this.epochs.bytes;
-  }
-
-  /**
-   * CRC32 of each object's content at the checksum pass that last saw it white; valid only
-   * while F_CSUM_VALID is set. Allocated here, by the first pass that writes it.
-   */
-  get checksum(): Uint32Array {
-    return this.csum.length === this.capacity ? this.csum : this.growChecksum();
-  }
-
-  private growChecksum(): Uint32Array {
-    const next = new Uint32Array(this.capacity);
-    next.set(this.csum.subarray(0, Math.min(this.hi, this.csum.length)));
-    this.csum = next;
-    return next;
+    return this.hi * SLOT_BYTES + this.sums.bytes + this.epochs.bytes;
   }
 
   /** The object's checksum as kmemleak keeps it: 0 until a checksum pass computed one. */
   checksumOf(s: number): number {
-    return this.flags[s] & F_CSUM_VALID ? this.csum[s] : 0;
+    return this.flags[s] & F_CSUM_VALID ? this.sums.get(s) : 0;
+  }
+
+  /** A checksum pass computed the object's CRC (the pass sets F_CSUM_VALID). */
+  setChecksum(s: number, crc: number): void {
+    this.sums.set(s, crc, this.capacity);
+  }
+
+  /** The object's checksum is 0 again (kmemleak_transient_leak). */
+  resetChecksum(s: number): void {
+    if (this.flags[s] & F_CSUM_VALID) this.sums.delete(s);
+    this.flags[s] &= ~F_CSUM_VALID;
   }
 
   /** The columns at capacity `cap`, in one buffer (see nextCapacity), the old slots copied. */
@@ -142,7 +138,7 @@ export class ObjectTable {
     this.count = u8(new Uint8Array(buffer, 17 * cap, cap), this.count);
     this.flags = u8(new Uint8Array(buffer, 18 * cap, cap), this.flags);
     this.capacity = cap;
-    if (this.csum.length > 0) this.growChecksum();
+    this.sums.resize(cap, hi);
   }
 
   /**
@@ -214,6 +210,7 @@ export class ObjectTable {
   /** Marks a slot dead; it returns to the free list now, or when the running scan ends. */
   release(s: number): void {
     if (this.flags[s] & F_HAS_AREAS) this.areas.delete(s);
+    if (this.flags[s] & F_CSUM_VALID) this.sums.delete(s);
     this.flags[s] = 0;
     this.count[s] = COUNT_NONE;
     this.live--;
@@ -267,7 +264,7 @@ export class ObjectTable {
     this.capacity = 0;
     this.start = new Uint32Array(0);
     this.size = new Uint32Array(0);
-    this.csum = new Uint32Array(0);
+    this.sums.clear();
     this.trace = new Uint32Array(0);
     this.seq = new Uint32Array(0);
     this.minCount = new Int8Array(0);

@@ -681,8 +681,8 @@ export class ScanRun {
       const crc = crc32(this.u8, this.i32, start, len);
       // kmemleak's checksum starts at 0 and its CRC of zeroes is 0: a block that was never
       // checksummed has "changed" unless it is all zeroes.
-      const changed = f & F_CSUM_VALID ? crc !== t.checksum[s] : !isAllZero(this.u8, this.i32, start, len);
-      t.checksum[s] = crc;
+      const changed = f & F_CSUM_VALID ? crc !== t.checksumOf(s) : !isAllZero(this.u8, this.i32, start, len);
+      t.setChecksum(s, crc);
       flags[s] = f | F_CSUM_VALID;
       if (changed && this.greyChanged) {
         need[e] = 0;
