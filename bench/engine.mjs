@@ -244,9 +244,10 @@ const NOTES = [
   '- bench/build/tree.wasm (`kmemleak run`, 1M-node tree): the exit scan fell from ~600 to',
   '  ~400 ms with read-ahead in sparse generations of small objects (overlapping the misses of',
   '  the next 16 queued objects), bounds from the snapshot entry, and batched resolve.',
-  '- The scan-time index (16-byte entries, page table, white bitmap, radix scratch) and the',
-  '  scanner\'s queue, candidate batches and sort scratch exist only during a scan (the kernel\'s',
-  '  copies only during its flood).',
+  '- The scan-time index (each object\'s slot in address order and a colour byte, page table,',
+  '  white bitmap: ~7.5 bytes an object) and the scanner\'s bounded queue and candidate batches',
+  '  exist only during a scan (the kernel\'s copies only during its flood); the exit scan carves',
+  '  them from the exact-start index\'s memory, lent for it (issue 12, peak memory).',
 ];
 
 const section = process.argv.find((a) => a.startsWith('--section='))?.slice(10);
