@@ -38,6 +38,7 @@
  */
 
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';
+import type { ScanScratch } from './scan-scratch.js';
 
 /** A page word is the page's first entry index (the low 26 bits; higher bits are zero). */
 export const PAGE_INDEX_MASK = (1 << 26) - 1;
@@ -52,10 +53,10 @@ const MEM_END = 2 ** 32;
 export class AddressSnapshot {
   n = 0;
   /** Entry e's table slot: the live slots in address order. */
-  ord = new Uint32Array(0);
+  ord: Uint32Array = new Uint32Array(0);
   /** Entry e's colour state during a scan (see the header). */
-  need = new Uint8Array(0);
-  page = new Int32Array(1);
+  need: Uint8Array = new Uint8Array(0);
+  page: Int32Array = new Int32Array(1);
   /** Pages in use: page[0, pages) (the array may be longer, reused from an earlier build). */
   pages = 1;
   /**
@@ -64,7 +65,7 @@ export class AddressSnapshot {
    * byte of the granule, so a word pointing there is rejected without touching the index. Set
    * bits may be stale (conservative): a granule shared by two objects stays set. Zero after build().
    */
-  whiteBits = new Int32Array(1);
+  whiteBits: Int32Array = new Int32Array(1);
   gshift = 31;
   shift = 31;
   lo = 0;
@@ -82,9 +83,10 @@ export class AddressSnapshot {
 
   /**
    * Rebuilds from the table's live objects. `dropOverlap(kept, dropped)` is called for each
-   * object left out because it overlaps an older one. Every entry's `need` is 0.
+   * object left out because it overlaps an older one. Every entry's `need` is 0. With `scratch`
+   * the arrays are carved from it (largest first), not kept from an earlier build.
    */
-  build(t: ObjectTable, dropOverlap: (kept: number, dropped: number) => void): void {
+  build(t: ObjectTable, dropOverlap: (kept: number, dropped: number) => void, scratch?: ScanScratch): void {
     this.refresh(t);
     const { flags, start, size } = t;
     const hi = t.hi;
@@ -104,7 +106,9 @@ export class AddressSnapshot {
       if (e > maxEnd) maxEnd = e;
       live++;
     }
-    if (this.ord.length < live) {
+    if (scratch) {
+      this.ord = scratch.u32(live);
+    } else if (this.ord.length < live) {
       const cap = Math.max(64, live + (live >>> 3));
       this.ord = new Uint32Array(cap);
       this.need = new Uint8Array(cap);
@@ -120,7 +124,10 @@ export class AddressSnapshot {
     }
     const shift = pageShift(maxEnd - lo, live);
     const pages = Math.floor((maxEnd - lo - 1) / 2 ** shift) + 1;
-    const page = this.page.length >= pages && this.page.length <= 2 * pages + 64 ? this.page : new Int32Array(pages);
+    const page = scratch
+      ? scratch.i32(pages)
+      : this.page.length >= pages && this.page.length <= 2 * pages + 64 ? this.page : new Int32Array(pages);
+    if (scratch) this.need = scratch.u8(live);
     if (inOrder) {
       for (let s = 0, i = 0; s < hi; s++) if (flags[s] & F_ALLOCATED) ord[i++] = s;
     } else {
@@ -147,7 +154,8 @@ export class AddressSnapshot {
     const granules = Math.floor((this.span - 1) / 2 ** gshift) + 1;
     const words = Math.ceil(granules / 32);
     this.gshift = gshift;
-    if (this.whiteBits.length < words || this.whiteBits.length > 2 * words + 64) this.whiteBits = new Int32Array(words);
+    if (scratch) this.whiteBits = scratch.i32(words);
+    else if (this.whiteBits.length < words || this.whiteBits.length > 2 * words + 64) this.whiteBits = new Int32Array(words);
     else this.whiteBits.fill(0);
   }
 

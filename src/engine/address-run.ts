@@ -158,6 +158,13 @@ export class AddressRun {
     this.cursor = 0;
   }
 
+  /** Empties the run and hands over the parts of its arrays in use (their pages are resident). */
+  takeArrays(): Uint32Array[] {
+    const parts = [this.keys.subarray(0, this.n), this.slots.subarray(0, this.n)];
+    this.clear();
+    return parts;
+  }
+
   /** Empties the run and releases its arrays. */
   clear(): void {
     this.reset();

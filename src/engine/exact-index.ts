@@ -71,6 +71,8 @@ export class ExactIndex {
   /** One bit per 4 KiB page: an object of the page went to `unindexed` or the hash. */
   private hashedPages = new Uint32Array(1 << 15);
   private pagesDirty = false;
+  /** Its memory was lent (lend): the index holds nothing until restore() puts the objects back. */
+  private lent = false;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
@@ -87,6 +89,7 @@ export class ExactIndex {
 
   /** A new live object in slot s (created just now). False when the detector had to stop. */
   add(s: number): boolean {
+    if (this.lent) this.restore(s);
     const start = this.t.start[s];
     this.judge(start);
     if (this.runOn) {
@@ -161,6 +164,7 @@ export class ExactIndex {
 
   /** Puts every object into the hash (see the invariants). False when the detector had to stop. */
   sync(): boolean {
+    if (this.lent) this.restore();
     if (!this.syncUnindexed()) return false;
     if (this.run.live === 0) {
       this.run.reset();
@@ -217,6 +221,7 @@ export class ExactIndex {
    * its slot, or -1 (unknown, or the detector stopped). A duplicate found here is dropped.
    */
   takeFree(ptr: number): number {
+    if (this.lent) this.restore();
     if (this.run.live > 0) {
       const s = this.run.take(ptr, this.t.start, this.t.flags);
       if (s >= 0) return s;
@@ -237,21 +242,25 @@ export class ExactIndex {
 
   /** The live object starting at ptr (after sync), or -1. */
   find(ptr: number): number {
+    if (this.lent) this.restore();
     return this.hash.find(ptr);
   }
 
   /** Removes ptr (after sync); returns its slot or -1. */
   remove(ptr: number): number {
+    if (this.lent) this.restore();
     return this.hash.remove(ptr);
   }
 
   /** Indexes a re-created object (after sync): -1, or not -1 when it could not be placed. */
   insertSynced(ptr: number, s: number): number {
+    if (this.lent) this.restore();
     return this.hash.insert(ptr, s);
   }
 
   /** A scan dropped slot s (starting at start): wherever it is indexed, it is no more. */
   drop(start: number, s: number): void {
+    if (this.lent) this.restore();
     if (this.hash.find(start) === s) this.hash.remove(start);
     this.run.forgetSlot(start, s);
     // Not left in `unindexed`, where the slot, once reused, would be indexed a second time.
@@ -259,7 +268,32 @@ export class ExactIndex {
     for (let i = 0; i < this.nUnindexed; i++) if (pending[i] === s) pending[i] = GONE;
   }
 
+  /**
+   * The exit scan's scratch (issue 12, peak memory): hands over the memory of the hash and of the
+   * run (the parts in use: resident pages) and forgets every object. The next operation that
+   * needs the index first puts every live object of the table back (restore).
+   */
+  lend(): Uint32Array[] {
+    if (this.lent) return [];
+    const parts = [this.hash.take(), ...this.run.takeArrays()];
+    this.nUnindexed = 0;
+    this.forgetHashedPages();
+    this.lent = true;
+    return parts;
+  }
+
+  /**
+   * After lend(): every live object of the table back into the index (as `unindexed`), but
+   * `adding`, the object add() is indexing now.
+   */
+  private restore(adding = -1): void {
+    this.lent = false;
+    const { flags, hi } = this.t;
+    for (let s = 0; s < hi; s++) if (flags[s] & F_ALLOCATED && s !== adding) this.pushUnindexed(s);
+  }
+
   clear(): void {
+    this.lent = false;
     this.hash.clear();
     this.run.clear();
     this.forgetHashedPages();

@@ -52,6 +52,7 @@ import type { HeapMemory } from './kernel/flood-kernel.js';
 import { ExactIndex } from './exact-index.js';
 import { EVENT_CANCELLED, EVENT_FREE, eachEvent } from './batch.js';
 import { ScanRun } from './scanner.js';
+import { ScanScratch } from './scan-scratch.js';
 import { ScanTimer } from './scan-timer.js';
 import { StackDepot } from './stack-depot.js';
 
@@ -316,7 +317,9 @@ export class Kmemleak {
       this.timer.stop();
       this.finishRunning();
       this.quiet = !announce;
-      const n = this.scanSync(0, false);
+      // Nothing needs the exact-start index during the scan: its memory becomes the scan's
+      // scratch (the index is rebuilt from the table if it is needed again).
+      const n = this.scanSync(0, false, new ScanScratch(this.index.lend()));
       // Nothing reads the snapshot after the final scan (the leak graph indexes the leaks alone):
       // its arrays go now, before the reports are written (a later scan builds it again).
       this.snap.clear();
@@ -407,10 +410,10 @@ export class Kmemleak {
     this.table.setDeferring(false);
   }
 
-  private scanSync(minAge: number, greyChanged: boolean): number {
+  private scanSync(minAge: number, greyChanged: boolean, scratch?: ScanScratch): number {
     this.scanBracket?.begin();
     try {
-      const run = this.beginRun(minAge, greyChanged);
+      const run = this.beginRun(minAge, greyChanged, scratch);
       run.step(Infinity);
       this.endRun(run);
       return run.newLeaks;
@@ -419,15 +422,15 @@ export class Kmemleak {
     }
   }
 
-  private beginRun(minAge: number, greyChanged: boolean): ScanRun {
+  private beginRun(minAge: number, greyChanged: boolean, scratch?: ScanScratch): ScanRun {
     const t = this.table;
     const start = this.clock.refresh();
     t.setDeferring(true);
-    this.snap.build(t, (kept, dropped) => this.dropOverlap(kept, dropped));
+    this.snap.build(t, (kept, dropped) => this.dropOverlap(kept, dropped), scratch);
     const getBuffer = this.getBuffer;
     const policy = this.o.scanKernel;
     const heap = !this.unaligned && (policy === 'on' || (policy === 'auto' && this.snap.n >= KERNEL_MIN_OBJECTS)) ? this.heap : null;
-    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap, this.o.scanQueueMin);
+    const run = new ScanRun(t, this.snap, () => (getBuffer ? getBuffer() : null), start, minAge, greyChanged, heap, this.o.scanQueueMin, scratch);
     run.unaligned = this.unaligned;
     const roots = this.roots;
     roots.length = 0;

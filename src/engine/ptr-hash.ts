@@ -171,6 +171,13 @@ export class PtrHash {
     this.table = table;
   }
 
+  /** Empties the hash and hands over its table (resident: a rehash writes all over it). */
+  take(): Uint32Array {
+    const table = this.table;
+    this.clear();
+    return table;
+  }
+
   clear(): void {
     this.bits = MIN_BITS;
     this.shift = 32 - MIN_BITS;

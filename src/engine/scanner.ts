@@ -45,6 +45,7 @@
 import { AddressSnapshot, PAGE_INDEX_MASK } from './address-index.js';
 import { crc32, isAllZero } from './crc32.js';
 import { FloodSession, type HeapMemory } from './kernel/flood-kernel.js';
+import { ScanScratch } from './scan-scratch.js';
 import {
   COUNT_NONE,
   F_ALLOCATED,
@@ -126,7 +127,7 @@ export class ScanRun {
   private readonly candSorted: Int32Array;
   private readonly buckets = new Int32Array(1 << BUCKET_BITS);
   /** sortSegment's bitmap of entry indices (dense segments), allocated on first use. */
-  private sortBits = new Int32Array(0);
+  private sortBits: Int32Array = new Int32Array(0);
   private nCand = 0;
   /** The snapshot's white bitmap does not reflect `need` yet (fillWhiteBits before a JS flood). */
   private bitsStale = true;
@@ -169,16 +170,18 @@ export class ScanRun {
     private heap: HeapMemory | null = null,
     /** The queue's least length (EngineOptions.scanQueueMin). */
     queueMin = 1 << 16,
+    /** Where the queue, candidate batches and sort bitmap come from (lent memory at exit). */
+    private readonly scratch = new ScanScratch(),
   ) {
     // A bounded queue (issue 12, peak memory): 4 bytes an object for a queue as long as the
     // snapshot, when an eighth of it rarely overflows (a generation of a BFS over a tree).
     this.qCap = Math.max(1, Math.min(snap.n, Math.max(queueMin, snap.n >>> QUEUE_SHIFT)));
-    this.queue = new Uint32Array(this.qCap);
-    this.pend = new Int32Array(this.qCap < snap.n ? Math.ceil(snap.n / 32) : 0);
+    this.queue = scratch.u32(this.qCap);
+    this.pend = scratch.i32(this.qCap < snap.n ? Math.ceil(snap.n / 32) : 0);
     const cap = Math.min(Math.max(snap.n, CAND_MIN), CAND_MAX);
     this.smallObjects = snap.n > 0 && snap.span / snap.n <= TOUCH_MAX_SIZE;
-    this.cand = new Int32Array(cap);
-    this.candSorted = new Int32Array(cap);
+    this.cand = scratch.i32(cap);
+    this.candSorted = scratch.i32(cap);
     // The snapshot's white bitmap is filled by fillWhiteBits() when a JavaScript flood needs it.
   }
 
@@ -210,10 +213,17 @@ export class ScanRun {
     const gshift = snap.gshift;
     const bits = snap.whiteBits;
     bits.fill(0);
+    const { ord, lo } = snap;
+    const { start, size } = this.t;
     for (let e = 0, n = snap.n; e < n; e++) {
       if (need[e] === 0) continue;
-      const last = (snap.endOf(e) - 1) >>> gshift;
-      for (let g = snap.startOf(e) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
+      const s = ord[e];
+      const st = start[s];
+      const sz = size[s];
+      // The last byte's offset: [st, st + max(sz, 1)) capped at 2^32.
+      const endByte = st + (sz === 0 ? 1 : sz);
+      const last = ((endByte > MEM_END ? MEM_END : endByte) - 1 - lo) >>> gshift;
+      for (let g = (st - lo) >>> gshift; g <= last; g++) bits[g >>> 5] |= 1 << (g & 31);
     }
     this.bitsStale = false;
   }
@@ -484,7 +494,7 @@ export class ScanRun {
       return;
     }
     if (n * 256 >= this.snap.n || n > this.candSorted.length) {
-      if (this.sortBits.length === 0) this.sortBits = new Int32Array(Math.ceil(this.snap.n / 32) + 1);
+      if (this.sortBits.length === 0) this.sortBits = this.scratch.i32(Math.ceil(this.snap.n / 32) + 1);
       sortByBitmap(q, from, to, this.sortBits);
       return;
     }

@@ -1,12 +1,12 @@
 // The exact-start index (run + unindexed + hash, exact-index.ts) against a Map: allocations at
 // rising addresses (the run), at random addresses (the hash), runs that restart after being
-// freed, duplicates, frees in and out of order, syncs in between.
+// freed, duplicates, frees in and out of order, syncs in between, its memory lent and overwritten.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { ExactIndex } from '../../src/engine/exact-index.js';
 import { ObjectTable } from '../../src/engine/object-table.js';
 
-type Op = ['up' | 'rand' | 'dup' | 'free' | 'freeNext' | 'sync', number];
+type Op = ['up' | 'rand' | 'dup' | 'free' | 'freeNext' | 'sync' | 'lend', number];
 
 function setup(): { t: ObjectTable; x: ExactIndex; dups: number[] } {
   const t = new ObjectTable(16);
@@ -19,7 +19,7 @@ test('every live object is found at its start, once; duplicates keep the older o
   fc.assert(
     fc.property(
       fc.array(
-        fc.tuple(fc.constantFrom('up', 'up', 'up', 'rand', 'dup', 'free', 'free', 'freeNext', 'sync'), fc.nat(1 << 20)),
+        fc.tuple(fc.constantFrom('up', 'up', 'up', 'rand', 'dup', 'free', 'free', 'freeNext', 'sync', 'lend'), fc.nat(1 << 20)),
         { maxLength: 3000, size: 'max' },
       ),
       (ops) => {
@@ -50,6 +50,9 @@ test('every live object is found at its start, once; duplicates keep the older o
               t.release(s);
               live.delete(ptr);
             }
+          } else if (op === 'lend') {
+            // The exit scan's scratch: the lent arrays are overwritten; the index restores itself.
+            for (const part of x.lend()) part.fill(0xdeadbeef);
           } else {
             x.sync();
           }

@@ -182,7 +182,7 @@ export class FloodSession {
     }
     const memory = heap.memory;
     const oldBytes = memory.buffer.byteLength;
-    const region = findGap(snap, busy, busyTop, oldBytes, total, heap.mayGrow);
+    const region = findGap(snap, t, busy, busyTop, oldBytes, total, heap.mayGrow);
     if (region < 0) return null;
     const growPages = Math.ceil((region + total - oldBytes) / PAGE);
     if (growPages > 0) {
@@ -311,6 +311,15 @@ export class FloodSession {
   }
 }
 
+/** Bytes the snapshot's objects cover. */
+function liveBytes(snap: AddressSnapshot, t: ObjectTable): number {
+  const { ord, n } = snap;
+  const size = t.size;
+  let sum = 0;
+  for (let e = 0; e < n; e++) sum += size[ord[e]!]!;
+  return sum;
+}
+
 /** Bytes from `at` up to and including the last non-zero word of [at, at + bytes) (both 4-aligned); 0 if all zero. */
 function nonZeroPrefix(i32: Int32Array, at: number, bytes: number): number {
   const first = at >>> 2;
@@ -346,8 +355,9 @@ function copyEntries(snap: AddressSnapshot, t: ObjectTable, out: Uint32Array, at
  * the top of memory first, then the gaps between entries from the top down; else the pages the
  * memory would grow by, only if `mayGrow`. -1 if there is no room.
  */
-function findGap(snap: AddressSnapshot, busy: Uint32Array, busyTop: number, memBytes: number, bytes: number, mayGrow: boolean): number {
+function findGap(snap: AddressSnapshot, t: ObjectTable, busy: Uint32Array, busyTop: number, memBytes: number, bytes: number, mayGrow: boolean): number {
   const lo = snap.lo;
+  if (!mayGrow && memBytes - liveBytes(snap, t) < bytes) return -1; // not even all free bytes together
   // Moves x past every busy range that [x, x + bytes) overlaps; returns x.
   const clearOfRanges = (x: number): number => {
     for (let again = true; again; ) {
