@@ -23,6 +23,8 @@ export class AddressRun {
   private slots = new Uint32Array(1024);
   private n = 0;
   live = 0;
+  /** The most entries held at once since the arrays were allocated. */
+  private peak = 0;
   /** Where the last look-up found its entry. */
   private cursor = 0;
 
@@ -31,8 +33,9 @@ export class AddressRun {
     return this.n;
   }
 
+  /** Bytes written so far: the arrays' capacity beyond the most entries ever held is untouched. */
   get bytes(): number {
-    return this.keys.byteLength + this.slots.byteLength;
+    return this.peak * 8;
   }
 
   /** Whether start lies above every key (it may be appended). */
@@ -47,6 +50,7 @@ export class AddressRun {
     this.keys[n] = start;
     this.slots[n] = s;
     this.n = n + 1;
+    if (n >= this.peak) this.peak = n + 1;
     this.live++;
   }
 
@@ -57,9 +61,10 @@ export class AddressRun {
 
   private grow(): void {
     // Steep and in one buffer, as the object table grows (nextCapacity says why): x8, then from
-    // 64K entries straight to 4M (32 MiB: always mapped fresh, committed only where written).
+    // 64K entries straight to 4M (32 MiB: always mapped fresh, committed only where written),
+    // then x4.
     const len = this.keys.length;
-    const cap = len < 1 << 16 ? len * 8 : Math.max(BIG_ENTRIES, len * 2);
+    const cap = len < 1 << 16 ? len * 8 : Math.max(BIG_ENTRIES, len * 4);
     const buffer = new ArrayBuffer(cap * 8);
     const keys = new Uint32Array(buffer, 0, cap);
     keys.set(this.keys.subarray(0, this.n));
@@ -168,6 +173,7 @@ export class AddressRun {
   /** Empties the run and releases its arrays. */
   clear(): void {
     this.reset();
+    this.peak = 0;
     this.keys = new Uint32Array(16);
     this.slots = new Uint32Array(16);
   }

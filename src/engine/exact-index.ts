@@ -30,7 +30,7 @@
  */
 
 import { AddressRun } from './address-run.js';
-import { F_ALLOCATED, type ObjectTable } from './object-table.js';
+import { F_ALLOCATED, MAX_SLOTS, type ObjectTable } from './object-table.js';
 import { PtrHash } from './ptr-hash.js';
 
 /** The unindexed objects are synced at the latest after this many (4 MiB of slot ids). */
@@ -43,11 +43,13 @@ const UNINDEXED_MAX = 1 << 20;
  */
 const PERIOD = 4096;
 /**
- * The run holds at most this many entries (32 MiB); later objects go to the hash. At 10M live
- * objects that never die (bench/memory.mjs's graph) a run of them all would take 8 bytes an
- * object where the hash takes ~6.7 (issue 12, peak memory).
+ * The run holds at most this many entries (the table's own limit). It was capped at 4M, since
+ * at 10M live objects that never die (bench/memory.mjs's graph) the run takes 8 bytes an object
+ * where a hash at load 3/4 takes 5.3; but the hash's load varies (its 6M objects past the cap
+ * took 64 MiB, 10.7 bytes each) and each insert there is a cache miss (~90 ns), an append to the
+ * run is not: uncapped, 10M objects cost 80 MiB in the run, not 32 + 64 in run and hash.
  */
-const RUN_MAX = 1 << 22;
+const RUN_MAX = MAX_SLOTS;
 /** An entry of `unindexed` whose object a scan dropped. */
 const GONE = 0xffffffff;
 const BREAK_SHIFT = 6;
