@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC11', digest: '84de63c29fa0e8352305d344add4a773b58c2ee212712486f93e77c1ff9d8506' };
+const PINNED = { version: 'KMLC12', digest: '7fc36b8b4b29a3beb011bce30a58367b301a91f855d5ffb854df7f257b180e67' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

@@ -30,7 +30,7 @@ import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
 import { wrapperBody, trampolineBody, resetBody, knownBody } from './wrappers.js';
-import { FunctionSpill, type SpillPlan } from './spill.js';
+import { FunctionSpill, MAX_SPILL_HELPER_PARAMS, spillHelperBody, type SpillPlan } from './spill.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
 export const EXPORT_STACK_POINTER = '__kmemleak_stack_pointer';
@@ -170,6 +170,25 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   const resetType = typeOf([], []);
   const knownFunction = fast ? resetFunction + 1 : -1;
   const knownType = fast ? typeOf([I64], [I32]) : -1;
+  // Spill helpers (spill.ts): one function per number of i32 locals a spilling function has,
+  // which takes them as arguments and stores them in the slot, so that a spill site is that many
+  // local.gets and a call instead of a load, a store and their operands per local.
+  const spillOf = new Map<number, FunctionSpill>();
+  if (plan.spills) {
+    for (const b of m.bodies) {
+      const f = b.index;
+      if (wrappedBody[f] === 1) continue;
+      let any = plan.graph.indirect[f] === 1;
+      for (let i = plan.graph.offsets[f]!; !any && i < plan.graph.offsets[f + 1]!; i++) if (plan.spills.reaches[plan.graph.callees[i]!]) any = true;
+      if (any) spillOf.set(f, new FunctionSpill(plan.spills, m, f));
+    }
+  }
+  const helperCounts = [...new Set([...spillOf.values()].map((sp) => sp.locals.length))]
+    .filter((n) => n > 0 && n <= MAX_SPILL_HELPER_PARAMS).sort((a, b) => a - b);
+  const firstSpillHelper = (fast ? knownFunction : resetFunction) + 1;
+  const spillHelpers = new Map(helperCounts.map((n, j) => [n, firstSpillHelper + j]));
+  const spillHelperTypes = helperCounts.map((n) => typeOf(new Array<number>(n).fill(I32), []));
+  for (const sp of spillOf.values()) sp.helper = spillHelpers.get(sp.locals.length) ?? -1;
   const exportTarget = (f: number): number => {
     const t = ref(f);
     return trampolineOf.get(t) ?? t;
@@ -276,11 +295,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         break;
       }
       case SEC_FUNCTION: {
-        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0), (w) => {
+        emitSection(id, vecSection(id, allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0) + helperCounts.length, (w) => {
           for (const a of allocators) w.u32(funcTypeIndexOf(m, a.index));
           for (const f of trampolineTargets) w.u32(funcTypeIndexOf(m, f));
           w.u32(resetType);
           if (fast) w.u32(knownType);
+          for (const t of spillHelperTypes) w.u32(t);
         }));
         break;
       }
@@ -409,7 +429,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     const bodyMap = new OffsetMapBuilder();
     const cs = new Uint32Array(2);
     const g = plan.graph;
-    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0));
+    cw.u32(m.bodies.length + allocators.length + trampolineTargets.length + 1 + (fast ? 1 : 0) + helperCounts.length);
     let functions = 0;
     let sites = 0;
     const mem64 = false;
@@ -425,12 +445,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         for (let i = g.offsets[f]!; !pcc && i < g.offsets[f + 1]!; i++) if (reach[g.callees[i]!]) pcc = true;
       }
       const saved = t.params.length + b.localCount;
-      let spill: FunctionSpill | null = null;
-      if (plan.spills && !isWrapped) {
-        let any = g.indirect[f] === 1;
-        for (let i = g.offsets[f]!; !any && i < g.offsets[f + 1]!; i++) if (plan.spills.reaches[g.callees[i]!]) any = true;
-        if (any) spill = new FunctionSpill(plan.spills, m, f);
-      }
+      const spill: FunctionSpill | null = spillOf.get(f) ?? null;
       // locals
       bodyMap.linear(0, b.bodyStart);
       if (pcc) {
@@ -541,6 +556,11 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       cw.u32(kb.length);
       cw.bytes(kb);
     }
+    for (const n of helperCounts) {
+      const hb = spillHelperBody(n, plan.spills!.stackPointerGlobal);
+      cw.u32(hb.length);
+      cw.bytes(hb);
+    }
     out.u8(SEC_CODE);
     out.u32(cw.len);
     const base = out.len;
@@ -568,6 +588,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       if (fast) {
         nn.functions.set(knownFunction, 'kmemleak_known_context');
       }
+      helperCounts.forEach((n, j) => nn.functions.set(firstSpillHelper + j, `kmemleak_spill_${n}`));
       for (const [i, v] of names.locals) nn.locals.set(shift(i), v);
       for (const [i, v] of names.labels) nn.labels.set(shift(i), v);
       nn.types = names.types;

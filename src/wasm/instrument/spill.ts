@@ -13,6 +13,12 @@
  * The code around such a call (`call` or `call_indirect`; a tail call leaves no frame to keep):
  *   before: SP -= S; for each i32 local j (params included): i32.store [SP + 4j] = local
  *   after:  SP += S
+ * where `before` is a call of the spill helper for that many locals, with the locals as its
+ * arguments (one function per count, spillHelperBody): a site then costs 2 bytes a local, not ~7,
+ * and V8's optimising compiler one call instead of a load and a store per local (sqlite: 9,402
+ * sites; inline, its largest function tripled and took TurboFan 1.3 s and 20 MB:
+ * bench/RESULTS.md, "Fixed costs"). A function with more than MAX_SPILL_HELPER_PARAMS locals
+ * stores them inline.
  * with SP the shadow-stack pointer global and S the slot size rounded up to 16 (the ABI's stack
  * alignment). The callee's own frame goes below the slot. The arguments already on the operand
  * stack are not touched: the inserted code pushes and pops only its own values. A callee that
@@ -103,10 +109,43 @@ export function planSpills(m: WasmModule, g: CallGraph, stackPointerGlobal: numb
   return { reaches, indirectSignatures: reachingSigs, stackPointerGlobal };
 }
 
+/**
+ * The most i32 locals a spill helper takes as arguments (V8's limit on a wasm function's
+ * parameters); a function with more stores them inline.
+ */
+export const MAX_SPILL_HELPER_PARAMS = 1000;
+
+/** A function's slot size for n i32 locals: rounded up to 16 (the ABI's stack alignment). */
+const slotBytes = (n: number): number => (n * 4 + 15) & ~15;
+
+/**
+ * The spill helper for n i32 locals, `(param i32 x n)`: SP -= slot; the arguments stored at
+ * SP + 4j, in order. One per local count, shared by every function with that many.
+ */
+export function spillHelperBody(n: number, stackPointerGlobal: number): Uint8Array {
+  const w = new ByteWriter(16 + 8 * n);
+  const base = n;                       // the one local: the slot's address
+  w.u32(1); w.u32(1); w.u8(I32);
+  w.u8(0x23); w.u32(stackPointerGlobal);
+  w.u8(0x41); w.s32(slotBytes(n));
+  w.u8(0x6b);                           // i32.sub
+  w.u8(0x22); w.u32(base);              // local.tee
+  w.u8(0x24); w.u32(stackPointerGlobal);
+  for (let j = 0; j < n; j++) {
+    w.u8(0x20); w.u32(base);
+    w.u8(0x20); w.u32(j);
+    w.u8(0x36); w.u32(2); w.u32(4 * j);   // i32.store align=4 offset=4j
+  }
+  w.u8(0x0b);
+  return w.result();
+}
+
 /** Spill code for one function: its i32 locals (params first), and the slot they take. */
 export class FunctionSpill {
   readonly locals: number[] = [];
   readonly slot: number;
+  /** The spill helper for this many locals (rewrite.ts adds it), or -1: the stores inline. */
+  helper = -1;
 
   constructor(private readonly plan: SpillPlan, m: WasmModule, f: number) {
     const t = funcType(m, f);
@@ -117,7 +156,7 @@ export class FunctionSpill {
     for (const group of body?.locals ?? []) {
       for (let i = 0; i < group.count; i++, next++) if (group.type === I32) this.locals.push(next);
     }
-    this.slot = (this.locals.length * 4 + 15) & ~15;
+    this.slot = slotBytes(this.locals.length);
   }
 
   /** Whether the instruction is a call to spill around. */
@@ -128,8 +167,13 @@ export class FunctionSpill {
     return false;
   }
 
-  /** SP -= slot; the locals stored at SP + 4j. */
+  /** SP -= slot; the locals stored at SP + 4j (by the helper, which gets them as arguments). */
   save(w: ByteWriter): void {
+    if (this.helper >= 0) {
+      for (const local of this.locals) { w.u8(0x20); w.u32(local); }
+      w.u8(0x10); w.u32(this.helper);
+      return;
+    }
     const sp = this.plan.stackPointerGlobal;
     w.u8(0x23); w.u32(sp);
     w.u8(0x41); w.s32(this.slot);
