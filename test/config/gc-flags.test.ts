@@ -6,6 +6,7 @@
  */
 import { expect, it } from 'vitest';
 
-it('test workers run with --single-threaded-gc', () => {
+it('test workers run with --single-threaded-gc --no-incremental-marking', () => {
   expect(process.execArgv).toContain('--single-threaded-gc');
+  expect(process.execArgv).toContain('--no-incremental-marking');
 });
