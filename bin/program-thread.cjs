@@ -6,10 +6,6 @@
 //   grows its heap to ~100 MB in small steps meets hundreds of such GCs (bench/RESULTS.md, "Crashes
 //   at scale"). `--single-threaded-gc` avoids it; V8 reads its GC flags when an isolate's heap is
 //   set up, so they must be in force before any heap exists that the program's memory lives in.
-//   `--no-incremental-marking` too: with the engine's larger tables (issue 15) the single-threaded
-//   GC still crashed now and then (SIGSEGV, or V8_Fatal in the deoptimizer's stack walk) when a
-//   full GC's incremental marking was under way: ~9% of in-process 1M-object runs (9 in ~95), 1 in
-//   50 `kmemleak run`s at 4M; 0 in 40 with marking done in one step (bench/RESULTS.md).
 // - Deep recursion (bench/RESULTS.md, "Deep recursion").
 // Two ways, the same behaviour:
 // - Fast: bin/kmemleak's `#!` line starts node with MAIN_THREAD_FLAGS; when they are in force and
@@ -28,9 +24,9 @@ const fs = require('node:fs');
 
 /** The worker's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
 const STACK_MB = 64;
-const GC_FLAGS = '--single-threaded-gc --no-incremental-marking';
+const GC_FLAGS = '--single-threaded-gc';
 /** Must match bin/kmemleak's `#!` line. 6000 KB: ~75,000 levels of a small C function. */
-const MAIN_THREAD_FLAGS = ['--single-threaded-gc', '--no-incremental-marking', '--stack-size=6000'];
+const MAIN_THREAD_FLAGS = ['--single-threaded-gc', '--stack-size=6000'];
 /** The main thread's stack must be at least this big for --stack-size=6000 to be safe. */
 const STACK_LIMIT_NEEDED = 8 * 1024 * 1024;
 

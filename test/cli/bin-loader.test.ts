@@ -36,7 +36,7 @@ function builtinsLoaded(args: string[], input: string, dir = mkdtempSync(join(tm
   const preload = join(dir, 'dump.cjs');
   const list = join(dir, 'loaded.txt');
   writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
-  const r = spawnSync(process.execPath, ['--single-threaded-gc', '--no-incremental-marking', '--stack-size=6000', '-r', preload, BIN, ...args], {
+  const r = spawnSync(process.execPath, ['--single-threaded-gc', '--stack-size=6000', '-r', preload, BIN, ...args], {
     encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, KMEMLEAK_CACHE_DIR: join(dir, 'cache') },
   });
   const loaded = readFileSync(list, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice(13));

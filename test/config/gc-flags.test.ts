@@ -6,7 +6,6 @@
  */
 import { expect, it } from 'vitest';
 
-it('test workers run with --single-threaded-gc --no-incremental-marking', () => {
+it('test workers run with --single-threaded-gc', () => {
   expect(process.execArgv).toContain('--single-threaded-gc');
-  expect(process.execArgv).toContain('--no-incremental-marking');
 });
