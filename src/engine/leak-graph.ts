@@ -153,18 +153,11 @@ function findEdges(
 ): { off: Uint32Array; to: Uint32Array } {
   const n = slots.length;
   const off = new Uint32Array(n + 1);
-  let to = new Uint32Array(Math.max(16, n));
+  let to: Uint32Array = new Uint32Array(Math.max(16, n));
   let m = 0;
   if (n < 2 || !buffer) return { off, to: to.subarray(0, 0) };
   const resolve = byAddress(start, size);
-  let lo = 0xffffffff;
-  let hi = 0;
-  for (let i = 0; i < n; i++) {
-    if (start[i]! < lo) lo = start[i]!;
-    const end = start[i]! + Math.max(1, size[i]!);
-    if (end > hi) hi = end;
-  }
-  const span = hi - lo;
+  const [lo, span] = addressSpan(start, size);
   const words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
   const memWords = words.length;
   const seen = new Int32Array(n).fill(-1);   // seen[j] === i: edge i -> j already kept
@@ -177,11 +170,7 @@ function findEdges(
       const j = resolve(v);
       if (j < 0 || j === i || seen[j] === i) continue;
       seen[j] = i;
-      if (m === to.length) {
-        const grown = new Uint32Array(to.length * 2);
-        grown.set(to);
-        to = grown;
-      }
+      if (m === to.length) to = grow(to);
       to[m++] = j;
     }
   };
@@ -202,6 +191,18 @@ function findEdges(
   return { off, to: to.subarray(0, m) };
 }
 
+/** [lowest start, span to the highest end] of the objects (an empty object counts one byte). */
+function addressSpan(start: Uint32Array, size: Uint32Array): [number, number] {
+  let lo = 0xffffffff;
+  let hi = 0;
+  for (let i = 0; i < start.length; i++) {
+    if (start[i]! < lo) lo = start[i]!;
+    const end = start[i]! + Math.max(1, size[i]!);
+    if (end > hi) hi = end;
+  }
+  return [lo, hi - lo];
+}
+
 function grow(a: Uint32Array): Uint32Array {
   const b = new Uint32Array(a.length * 2);
   b.set(a);
@@ -215,14 +216,7 @@ function grow(a: Uint32Array): Uint32Array {
  */
 function byAddress(start: Uint32Array, size: Uint32Array): (v: number) => number {
   const n = start.length;
-  let lo = 0xffffffff;
-  let hi = 0;
-  for (let i = 0; i < n; i++) {
-    if (start[i]! < lo) lo = start[i]!;
-    const end = start[i]! + Math.max(1, size[i]!);
-    if (end > hi) hi = end;
-  }
-  const span = hi - lo;
+  const [lo, span] = addressSpan(start, size);
   const idx = sortedByStart(start, n, lo);
   const st = new Float64Array(n);
   const en = new Float64Array(n + 1);
