@@ -18,7 +18,7 @@ if (!before || !after) throw new Error('usage: node bench/ab.mjs RUNS WORKLOAD B
 const wasm = fileURLToPath(new URL(`build/${w}.wasm`, import.meta.url));
 const plainRun = fileURLToPath(new URL('plain-run.mjs', import.meta.url));
 const cs = [['before', [before, 'run', ...runOptions, wasm]], ['after', [after, 'run', ...runOptions, wasm]]];
-if (plain) cs.push(['plain', [process.execPath, '--single-threaded-gc', '--stack-size=6000', plainRun, wasm]]);
+if (plain) cs.push(['plain', [process.execPath, '--single-threaded-gc', '--no-flush-bytecode', '--stack-size=6000', plainRun, wasm]]);
 const m = Object.fromEntries(cs.map(([name]) => [name, { cpu: [], wall: [], rss: [], faults: [] }]));
 for (let i = 0; i < runs; i++) {
   for (const [name, cmd] of i % 2 ? cs : [...cs].reverse()) {

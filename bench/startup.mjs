@@ -12,7 +12,7 @@ const before = process.argv[3];
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const wasm = here('build/churn.wasm');
 const bin = here('../bin/kmemleak');
-const flags = ['--single-threaded-gc', '--stack-size=6000'];
+const flags = ['--single-threaded-gc', '--no-flush-bytecode', '--stack-size=6000'];
 const cfgs = [
   ['node, empty script', [process.execPath, ...flags, '-e', '0']],
   ['plain wasm run (bench/plain-run.mjs, same V8 flags)', [process.execPath, ...flags, here('plain-run.mjs'), wasm, '0']],

@@ -6,6 +6,7 @@
 //   grows its heap to ~100 MB in small steps meets hundreds of such GCs (bench/RESULTS.md, "Crashes
 //   at scale"). `--single-threaded-gc` avoids it; V8 reads its GC flags when an isolate's heap is
 //   set up, so they must be in force before any heap exists that the program's memory lives in.
+//   `--no-flush-bytecode` avoids the rarer crash that was left (GC_FLAGS, below).
 // - Deep recursion (bench/RESULTS.md, "Deep recursion").
 // Two ways, the same behaviour:
 // - Fast: bin/kmemleak's `#!` line starts node with MAIN_THREAD_FLAGS; when they are in force and
@@ -24,9 +25,18 @@ const fs = require('node:fs');
 
 /** The worker's stack, in MB (KMEMLEAK_STACK_MB): ~800,000 levels of a small C function. */
 const STACK_MB = 64;
-const GC_FLAGS = '--single-threaded-gc';
+/**
+ * V8 flags the program's isolate needs (set before the worker starts; on the main thread, the `#!`
+ * line's). --no-flush-bytecode: with V8's bytecode flushing on, Node 20.20.2 crashed now and then
+ * while a long-running program grew its memory (SIGSEGV in the interpreter's entry trampoline, or
+ * V8_Fatal "unreachable code" in the deoptimizer's stack walk: a JavaScript frame below the wasm
+ * ones whose code a full GC had flushed). Runs of a 1M-object graph in-process: 6 crashes in 60
+ * with flushing, 0 in 120 without (bench/RESULTS.md, "Crashes at scale", fifth session). The cost
+ * is the memory of bytecode that would have been dropped: kilobytes for us.
+ */
+const GC_FLAGS = ['--single-threaded-gc', '--no-flush-bytecode'];
 /** Must match bin/kmemleak's `#!` line. 6000 KB: ~75,000 levels of a small C function. */
-const MAIN_THREAD_FLAGS = ['--single-threaded-gc', '--stack-size=6000'];
+const MAIN_THREAD_FLAGS = [...GC_FLAGS, '--stack-size=6000'];
 /** The main thread's stack must be at least this big for --stack-size=6000 to be safe. */
 const STACK_LIMIT_NEEDED = 8 * 1024 * 1024;
 
@@ -72,7 +82,7 @@ function wantsProgramThread(argv, env, execArgv = process.execArgv) {
 
 /** Runs `script` (bin/program-worker.cjs) with `argv` on the program thread; resolves to its exit code. */
 function runOnProgramThread(script, argv, env) {
-  require('node:v8').setFlagsFromString(GC_FLAGS);
+  require('node:v8').setFlagsFromString(GC_FLAGS.join(' '));
   const { Worker } = require('node:worker_threads');
   return new Promise((resolve) => {
     // stdout/stderr: true, so the worker's streams are not piped into process.stdout/stderr:
@@ -93,4 +103,4 @@ function runOnProgramThread(script, argv, env) {
   });
 }
 
-module.exports = { wantsProgramThread, runOnProgramThread, stackMb, stackLimit, STACK_MB, MAIN_THREAD_FLAGS };
+module.exports = { wantsProgramThread, runOnProgramThread, stackMb, stackLimit, STACK_MB, GC_FLAGS, MAIN_THREAD_FLAGS };

@@ -74,8 +74,11 @@ export async function sourceBytes(source: Source): Promise<Uint8Array> {
 }
 
 const nativeInstantiate = WebAssembly.instantiate.bind(WebAssembly);
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 async function instantiatePrepared(p: Prepared, imports: WebAssembly.Imports | undefined): Promise<KmemleakHandle> {
+  // Before the program's memory can grow under the detector: see node-flags.ts.
+  if (isNode) (await import('./node-flags.js')).keepBytecode();
   const merged = p.imports(imports);
   let instance: WebAssembly.Instance;
   try {

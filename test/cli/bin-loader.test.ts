@@ -9,9 +9,13 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, ROOT } from './helpers.js';
+
+/** bin/kmemleak's `#!` flags: with them `kmemleak run` stays on the main thread. */
+const { MAIN_THREAD_FLAGS } = createRequire(import.meta.url)(join(ROOT, 'bin', 'program-thread.cjs')) as { MAIN_THREAD_FLAGS: string[] };
 
 const BIN = join(ROOT, 'bin', 'kmemleak');
 const BUNDLE = join(ROOT, 'dist', 'cli-bundle', 'main.cjs');
@@ -36,7 +40,7 @@ function builtinsLoaded(args: string[], input: string, dir = mkdtempSync(join(tm
   const preload = join(dir, 'dump.cjs');
   const list = join(dir, 'loaded.txt');
   writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
-  const r = spawnSync(process.execPath, ['--single-threaded-gc', '--stack-size=6000', '-r', preload, BIN, ...args], {
+  const r = spawnSync(process.execPath, [...MAIN_THREAD_FLAGS, '-r', preload, BIN, ...args], {
     encoding: 'utf8', timeout: 60_000, input, env: { ...process.env, KMEMLEAK_CACHE_DIR: join(dir, 'cache') },
   });
   const loaded = readFileSync(list, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice(13));

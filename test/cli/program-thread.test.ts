@@ -18,6 +18,7 @@ const BIN = join(ROOT, 'bin', 'kmemleak');
 const thread = createRequire(import.meta.url)(join(ROOT, 'bin', 'program-thread.cjs')) as {
   wantsProgramThread(argv: string[], env: Record<string, string>, execArgv?: string[]): boolean;
   stackLimit(): number;
+  GC_FLAGS: string[];
   MAIN_THREAD_FLAGS: string[];
 };
 
@@ -25,6 +26,11 @@ describe('choosing the thread', () => {
   it('the `#!` line carries exactly the flags the main-thread path checks for', () => {
     const first = readFileSync(BIN, 'utf8').split('\n')[0];
     expect(first).toBe(`#!/usr/bin/env -S node ${thread.MAIN_THREAD_FLAGS.join(' ')}`);
+  });
+
+  it('both paths give the program V8\'s GC single-threaded and no bytecode flushing (issue 12)', () => {
+    expect(thread.GC_FLAGS).toEqual(expect.arrayContaining(['--single-threaded-gc', '--no-flush-bytecode']));
+    for (const f of thread.GC_FLAGS) expect(thread.MAIN_THREAD_FLAGS).toContain(f);
   });
 
   it('the main thread with the flags and an 8 MB stack; else the worker; only for run', () => {

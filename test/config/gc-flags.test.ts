@@ -6,6 +6,7 @@
  */
 import { expect, it } from 'vitest';
 
-it('test workers run with --single-threaded-gc', () => {
+it('test workers run with --single-threaded-gc and --no-flush-bytecode (the flags kmemleak run uses)', () => {
   expect(process.execArgv).toContain('--single-threaded-gc');
+  expect(process.execArgv).toContain('--no-flush-bytecode');
 });
