@@ -80,6 +80,17 @@ function wantsProgramThread(argv, env, execArgv = process.execArgv) {
   return !(flagged && stackLimit() >= STACK_LIMIT_NEEDED);
 }
 
+/**
+ * `kmemleak run` on the main thread without the `#!` flags (KMEMLEAK_THREAD=off from a plain
+ * `node`): bytecode flushing can still be turned off now (V8 reads that flag at each GC; the GC's
+ * threads cannot be changed on a live heap). Returns whether it set the flag.
+ */
+function keepBytecodeOnMainThread(argv, execArgv = process.execArgv) {
+  if (argv[0] !== 'run' || execArgv.includes('--no-flush-bytecode')) return false;
+  require('node:v8').setFlagsFromString('--no-flush-bytecode');
+  return true;
+}
+
 /** Runs `script` (bin/program-worker.cjs) with `argv` on the program thread; resolves to its exit code. */
 function runOnProgramThread(script, argv, env) {
   require('node:v8').setFlagsFromString(GC_FLAGS.join(' '));
@@ -103,4 +114,4 @@ function runOnProgramThread(script, argv, env) {
   });
 }
 
-module.exports = { wantsProgramThread, runOnProgramThread, stackMb, stackLimit, STACK_MB, GC_FLAGS, MAIN_THREAD_FLAGS };
+module.exports = { wantsProgramThread, runOnProgramThread, keepBytecodeOnMainThread, stackMb, stackLimit, STACK_MB, GC_FLAGS, MAIN_THREAD_FLAGS };

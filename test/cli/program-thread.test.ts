@@ -18,6 +18,7 @@ const BIN = join(ROOT, 'bin', 'kmemleak');
 const thread = createRequire(import.meta.url)(join(ROOT, 'bin', 'program-thread.cjs')) as {
   wantsProgramThread(argv: string[], env: Record<string, string>, execArgv?: string[]): boolean;
   stackLimit(): number;
+  keepBytecodeOnMainThread(argv: string[], execArgv?: string[]): boolean;
   GC_FLAGS: string[];
   MAIN_THREAD_FLAGS: string[];
 };
@@ -31,6 +32,12 @@ describe('choosing the thread', () => {
   it('both paths give the program V8\'s GC single-threaded and no bytecode flushing (issue 12)', () => {
     expect(thread.GC_FLAGS).toEqual(expect.arrayContaining(['--single-threaded-gc', '--no-flush-bytecode']));
     for (const f of thread.GC_FLAGS) expect(thread.MAIN_THREAD_FLAGS).toContain(f);
+  });
+
+  it('KMEMLEAK_THREAD=off from a node without the flags: bytecode flushing turned off at run time, for run only', () => {
+    expect(thread.keepBytecodeOnMainThread(['ctl', 'x.sock'], [])).toBe(false);
+    expect(thread.keepBytecodeOnMainThread(['run', 'x.wasm'], thread.MAIN_THREAD_FLAGS)).toBe(false);
+    expect(thread.keepBytecodeOnMainThread(['run', 'x.wasm'], [])).toBe(true);
   });
 
   it('the main thread with the flags and an 8 MB stack; else the worker; only for run', () => {
