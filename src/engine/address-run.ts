@@ -13,6 +13,7 @@
  */
 
 import { F_ALLOCATED } from './object-table.js';
+import { mutableFields } from './v8-fields.js';
 
 const DEAD = 0xffffffff;
 /** Entries of the run's one large buffer (8 bytes each: 32 MiB). */
@@ -27,6 +28,10 @@ export class AddressRun {
   private peak = 0;
   /** Where the last look-up found its entry. */
   private cursor = 0;
+
+  constructor() {
+    mutableFields(this, ['keys', 'slots', 'n', 'live', 'peak', 'cursor']);
+  }
 
   /** Entries, tombstones included. */
   get length(): number {

@@ -10,6 +10,9 @@
 
 export const EVENT_FREE = 0xffffffff;
 export const EVENT_CANCELLED = 0xfffffffe;
+/** The same markers read from an Int32Array (small integers for V8, where the above are doubles). */
+export const EVENT_FREE_I32 = EVENT_FREE | 0;
+export const EVENT_CANCELLED_I32 = EVENT_CANCELLED | 0;
 
 export type FreeFn = (ptr: number, trace: number) => void;
 

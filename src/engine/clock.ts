@@ -14,6 +14,8 @@
  * only look older than it is, never younger.
  */
 
+import { mutableFields } from './v8-fields.js';
+
 export class Clock {
   /** The last sampled value. */
   jiffies = 0;
@@ -27,13 +29,17 @@ export class Clock {
   ) {
     this.t0 = now();
     this.left = every;
+    mutableFields(this, ['jiffies', 'left']);
   }
 
   /** Samples the clock now and returns the new value. */
   refresh(): number {
     this.left = this.every;
     const ms = Math.floor(this.now() - this.t0);
-    const j = ms > 0 ? ms % 4294967296 : 0;
+    // `>>> 0`, not `% 2^32`: the same u32 for a count of milliseconds, but a small integer (a V8
+    // Smi) where `%` made a double, which turned the field (and Epochs' copy) into a double field
+    // once the engine's allocation path was optimised: a deoptimisation and recompile each.
+    const j = ms > 0 ? ms >>> 0 : 0;
     // Monotone, modulo the u32 wrap (49.7 days).
     if (((j - this.jiffies) | 0) > 0) this.jiffies = j;
     return this.jiffies;

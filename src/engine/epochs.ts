@@ -20,6 +20,8 @@
  *   cost stays amortised O(1) per creation.
  */
 
+import { mutableFields } from './v8-fields.js';
+
 const INITIAL = 256;
 /** Compact once there are more epochs than this (and than the owner's share per live object). */
 const MIN_LIMIT = 4096;
@@ -32,6 +34,10 @@ export class Epochs {
   private lastTime = -1;
   private lastCtx = -1;
   private limit = MIN_LIMIT;
+
+  constructor() {
+    mutableFields(this, ['start', 'time', 'ctx', 'n', 'lastTime', 'lastCtx', 'limit']);
+  }
 
   get count(): number {
     return this.n;

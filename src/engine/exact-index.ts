@@ -32,6 +32,7 @@
 import { AddressRun } from './address-run.js';
 import { F_ALLOCATED, MAX_SLOTS, type ObjectTable } from './object-table.js';
 import { PtrHash } from './ptr-hash.js';
+import { mutableFields } from './v8-fields.js';
 
 /** The unindexed objects are synced at the latest after this many (4 MiB of slot ids). */
 const UNINDEXED_MAX = 1 << 20;
@@ -71,13 +72,16 @@ export class ExactIndex {
   private breaks = 0;
   private allocs = 0;
   /** One bit per 4 KiB page: an object of the page went to `unindexed` or the hash. */
-  private hashedPages = new Uint32Array(1 << 15);
+  // Signed: a word with bit 31 set read from a Uint32Array is a double, a heap number in V8's
+  // unoptimised code (which runs the first thousands of events).
+  private hashedPages = new Int32Array(1 << 15);
   private pagesDirty = false;
   /** Its memory was lent (lend): the index holds nothing until restore() puts the objects back. */
   private lent = false;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state']);
   }
 
   get bytes(): number {

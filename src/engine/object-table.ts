@@ -26,6 +26,7 @@
 
 import { Epochs } from './epochs.js';
 import { SlotChecksums } from './slot-checksums.js';
+import { mutableFields } from './v8-fields.js';
 
 export const F_ALLOCATED = 1;
 export const F_REPORTED = 2;
@@ -86,6 +87,7 @@ export class ObjectTable {
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.grow(Math.max(16, initialCapacity));
+    mutableFields(this, ['capacity', 'hi', 'live', 'nextSeq', 'freeHead', 'deferring']);
   }
 
   /** Bytes of metadata in use (slots ever handed out), for the benchmark's per-object figure. */

@@ -22,6 +22,8 @@
  *   cache miss per operation, the largest cost of freeing a large structure (issue 15).
  */
 
+import { mutableFields } from './v8-fields.js';
+
 const GOLDEN = 0x9e3779b1 | 0;
 /** Buckets per 128-byte window of addresses (one per 16-byte granule). */
 const WINDOW_BITS = 3;
@@ -42,7 +44,9 @@ export class PtrHash {
   private n = 0;
 
   /** `keys` returns the current start array (it is replaced when the object table grows). */
-  constructor(private readonly keys: () => Uint32Array) {}
+  constructor(private readonly keys: () => Uint32Array) {
+    mutableFields(this, ['bits', 'shift', 'mask', 'table', 'n']);
+  }
 
   get entries(): number {
     return this.n;

@@ -48,3 +48,27 @@ test('before memory is attached, a batch goes to the early pool and is replayed 
   expect(k.stats().liveObjects).toBe(1);
   expect(k.exitScan()).toBe(1);
 });
+
+test('a size of 2^31 or more is an allocation, not a marker (sizes are read signed)', () => {
+  const a = world();
+  const w = new Uint32Array([0x1000, 0x80000000, 7, 0x2000, 0xfffffffd, 7, 0x3000, 16, 7, 0x3000, EVENT_FREE, 7]);
+  a.k.applyEvents(w, 0, w.length, 1);
+  expect(a.k.stats().liveObjects).toBe(2);
+  expect(a.logs).toEqual([]);
+  a.k.free(0x2000);
+  a.k.free(0x1000);
+  expect(a.k.stats().liveObjects).toBe(0);
+  expect(a.logs).toEqual([]);
+});
+
+test('batches from different views (offsets, buffers) are each read from their own words', () => {
+  const a = world();
+  const buf = new ArrayBuffer(64);
+  new Uint32Array(buf).set([9, 9, 0x1000, 16, 0, 0x1100, 32, 0, 0x1000, EVENT_FREE, 0]);
+  a.k.applyEvents(new Uint32Array(buf, 8, 6), 0, 6, 1);   // the two allocations
+  a.k.applyEvents(new Uint32Array(buf, 32, 3), 0, 3, 1);  // the free of 0x1000
+  expect(a.k.stats().liveObjects).toBe(1);
+  a.k.applyEvents(new Uint32Array([0x1100, EVENT_FREE, 0]), 0, 3, 1);
+  expect(a.k.stats().liveObjects).toBe(0);
+  expect(a.logs).toEqual([]);
+});
