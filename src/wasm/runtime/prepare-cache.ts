@@ -9,7 +9,8 @@
  * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak); its size is bounded (cache-dir.ts).
  *
  * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
- * never an error, and a failure to write is silent. An entry is code we run: one that another
+ * never an error, and a failure to write is silent (a rewritten module that does not compile is
+ * found when run.ts compiles it: a miss there, not validated here, where it cost a start ~3 ms). An entry is code we run: one that another
  * user owns or could have written (group- or world-writable), e.g. in a shared
  * KMEMLEAK_CACHE_DIR, is a miss too. Entries are written to a temporary file and
  * renamed, so a reader never sees half an entry.
