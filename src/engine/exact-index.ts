@@ -124,7 +124,7 @@ export class ExactIndex {
     if (this.runOn) {
       if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
         // A new run where the last one is mostly freed: its live objects wait for the hash.
-        this.run.drain((slot) => this.pushUnindexed(slot));
+        this.run.drain(this.toUnindexed);
       }
       if (this.run.above(start) && this.run.length < RUN_MAX) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
@@ -226,8 +226,15 @@ export class ExactIndex {
     this.breaks = 0;
     // Off: its live objects wait for the hash, or every allocation and free would search the run
     // too (an interpreter's long-lived objects, allocated while the heap was rising).
-    if (!this.runOn && this.run.live > 0) this.run.drain((slot) => this.pushUnindexed(slot));
+    if (!this.runOn && this.run.live > 0) this.run.drain(this.toUnindexed);
   }
+
+  /**
+   * pushUnindexed as a callback, made once: an arrow written inside add() or judge() makes V8
+   * allocate their closure context on every call (it captures `this`), taken or not: ~40 bytes an
+   * allocation, the GC's largest source on random-lifetime churn.
+   */
+  private readonly toUnindexed = (slot: number): void => this.pushUnindexed(slot);
 
   private pushUnindexed(s: number): void {
     if (this.nUnindexed === this.unindexed.length) {

@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC12', digest: '7fc36b8b4b29a3beb011bce30a58367b301a91f855d5ffb854df7f257b180e67' };
+const PINNED = { version: 'KMLC13', digest: '345cf3793835388fb0ac87aa6455f8b7c22e9cfebb121ce98a9c7938641e16d9' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

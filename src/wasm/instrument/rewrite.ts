@@ -534,6 +534,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
         known: knownFunction,
         cacheCtxGlobal: cacheGlobal(j),
         cacheHandleGlobal: fast ? cacheGlobal(j) + 1 : -1,
+        knownBase: knownBaseGlobal,
         logPos: logPosGlobal,
         logEnd: logEndGlobal,
         logStart: logStartGlobal,

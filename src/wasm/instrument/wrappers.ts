@@ -27,10 +27,11 @@
  * wrapper looks its context up in the known-context table that the host keeps in linear memory
  * (`known(ctx)` -> the backtrace handle the host stored for it, or -1). A known context means the
  * host has the stack already: the wrapper appends (ptr, size, handle) to the event log itself,
- * inline, instead of leaving wasm (size 0xffffffff marks a free; a free of the block the previous
- * event allocated cancels that event instead, and lowers logEnd by two events, so cancelled pairs
- * use up the batch too), and calls flush() when the log reaches the end the host set for this
- * batch (logEnd, read at every append: the host resizes batches). An unknown
+ * inline, instead of leaving wasm (size 0xffffffff marks a free; a free of a block whose allocation
+ * is still in the log's window cancels that event instead, found through the recent-allocation
+ * table, and lowers logEnd by the events the log did not keep, so cancelled pairs use up the batch
+ * too), and calls flush() when the log reaches the end the host set for this batch (logEnd, read
+ * at every append: the host resizes batches). An unknown
  * context takes the hook, whose host side captures the stack and adds the context to the table.
  * With the table's base 0 (the host did not set it up) every event takes its hook.
  *
@@ -60,6 +61,8 @@ export interface WrapperIndices {
   /** This wrapper's one-entry cache of known(): the last known context (i64), its handle (i32). */
   cacheCtxGlobal: number;
   cacheHandleGlobal: number;
+  /** The known-context table's base: the recent-allocation table lies RECENT_OFFSET above it. */
+  knownBase: number;
   /** The event log: next free byte, end, start (see event-log.ts) and the flush hook. */
   logPos: number;
   logEnd: number;
@@ -70,7 +73,7 @@ export interface WrapperIndices {
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, GLOBAL_GET = 0x23, GLOBAL_SET = 0x24, I32_CONST = 0x41,
   I64_CONST = 0x42, CALL = 0x10, BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, END = 0x0b, BR = 0x0c,
   BR_IF = 0x0d, RETURN = 0x0f, UNREACHABLE = 0x00, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71,
-  I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, I32_GT_U = 0x4b,
+  I32_XOR = 0x73, I32_SHL = 0x74, I32_SHR_U = 0x76, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, I32_LT_U = 0x49,
   I32_GE_U = 0x4f, I64_EQ = 0x51, I32_WRAP_I64 = 0xa7, I64_SHR_U = 0x88, I32_LOAD = 0x28, I64_LOAD = 0x29,
   I32_STORE = 0x36, VOID = 0x40;
 
@@ -80,6 +83,20 @@ export const KNOWN_HASH_MULTIPLIER = 0x9e3779b1;
 export const KNOWN_ENTRY_BYTES = 16;
 /** Bytes per event: ptr, size (0xffffffff = free), backtrace handle. */
 export const EVENT_BYTES = 12;
+/** An event's size word: a free, and an allocation cancelled with its free (engine/batch.ts). */
+const SIZE_FREE = -1;
+const SIZE_CANCELLED = -2;
+/**
+ * The recent-allocation table: RECENT_ENTRIES words at knownBase + RECENT_OFFSET (right after the
+ * known-context table, event-log.ts lays it out), slot hash(ptr) holding the log address of the
+ * last allocation event logged for an address with that hash. Direct-mapped: a newer allocation
+ * with the same hash takes the slot, and the older block's pair then reaches the engine.
+ */
+export const RECENT_BITS = 16;
+export const RECENT_ENTRIES = 1 << RECENT_BITS;
+export const RECENT_OFFSET = (1 << 14) * KNOWN_ENTRY_BYTES;
+/** An address's slot: (ptr >> RECENT_SHIFT) mod RECENT_ENTRIES. */
+export const RECENT_SHIFT = 4;
 
 /** Encodes the body (locals + code, without the size prefix) of the wrapper for F. */
 export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean, ix: WrapperIndices): Uint8Array {
@@ -89,9 +106,10 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
   const S = nParams + 2; // i32 the block's size
   const H = nParams + 3; // i32 the context's backtrace handle (fast path)
   const Q = nParams + 4; // i32 the event's address in the log (fast path)
-  const C = nParams + 5; // i64 entry context
+  const T = nParams + 5; // i32 the address's slot in the recent-allocation table (fast path)
+  const C = nParams + 6; // i64 entry context
   w.u32(2);
-  w.u32(5); w.u8(I32);
+  w.u32(6); w.u8(I32);
   w.u32(1); w.u8(I64);
   const op = (b: number): void => w.u8(b);
   const lget = (i: number): void => { op(LOCAL_GET); w.u32(i); };
@@ -120,35 +138,57 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     if (returns) lset(R);
     depthAdd(-1);
   };
+  /** T = the slot of `ptr` in the recent-allocation table (its address less RECENT_OFFSET). */
+  const recentSlot = (ptr: number): void => {
+    gget(ix.knownBase);
+    lget(ptr); i32c(RECENT_SHIFT - 2); op(I32_SHR_U); i32c((RECENT_ENTRIES - 1) << 2); op(I32_AND);
+    op(I32_ADD); lset(T);
+  };
+  /** Lowers the batch's end by `events` and calls flush when the log has reached it. */
+  const spend = (events: number): void => {
+    gget(ix.logEnd); i32c(events * EVENT_BYTES); op(I32_SUB); gset(ix.logEnd);
+    gget(ix.logPos); gget(ix.logEnd); op(I32_GE_U);
+    op(IF); op(VOID); call(ix.hookFlush); op(END);
+  };
   /**
-   * Appends the event (ptr, S or FREE, H) to the log. A free of the block that the previous event
-   * allocated drops that event instead (malloc/free churn then never leaves wasm; the host's
-   * flush cancels the pairs this misses) and branches to `done`, the label depth (counted from
+   * Appends the event (ptr, S or FREE, H) to the log, an allocation's address to the
+   * recent-allocation table. A free whose block's allocation the table names, still in this
+   * window (at or after `start`, before `pos`) and not cancelled, cancels it instead and is not
+   * logged: the allocation's size becomes CANCELLED, or, when it is the last event, it is taken
+   * back. Either way the pair still spends two events of the batch (logEnd is lowered by what
+   * the log did not keep): a loop that only allocates and frees must reach flush (the host's safe
+   * point) as often as one that logs. Then branches to `done`, the label depth (counted from
    * where this code starts) of a block whose end skips the rest of the record.
    */
   const appendEvent = (ptr: number, isFree: boolean, done: number): void => {
+    recentSlot(ptr);
     if (isFree) {
-      gget(ix.logPos); ltee(Q); gget(ix.logStart); op(I32_GT_U);
-      op(IF); op(VOID);
-      lget(Q); i32c(EVENT_BYTES); op(I32_SUB); ltee(Q);
-      op(I32_LOAD); w.u32(2); w.u32(0); lget(ptr); op(I32_EQ);
-      lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(-1); op(I32_NE);
+      lget(T); op(I32_LOAD); w.u32(2); w.u32(RECENT_OFFSET); ltee(Q);
+      gget(ix.logStart); op(I32_GE_U);
+      lget(Q); gget(ix.logPos); op(I32_LT_U);
       op(I32_AND);
       op(IF); op(VOID);
+      lget(Q); op(I32_LOAD); w.u32(2); w.u32(0); lget(ptr); op(I32_EQ);
+      lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(SIZE_CANCELLED); op(I32_LT_U);
+      op(I32_AND);
+      op(IF); op(VOID);
+      lget(Q); i32c(EVENT_BYTES); op(I32_ADD); gget(ix.logPos); op(I32_EQ);
+      op(IF); op(VOID);
       lget(Q); gset(ix.logPos);
-      // The pair still spends two events of the batch: a loop that only allocates and frees
-      // must reach flush (the host's safe point) as often as one that logs.
-      gget(ix.logEnd); i32c(2 * EVENT_BYTES); op(I32_SUB); gset(ix.logEnd);
-      lget(Q); gget(ix.logEnd); op(I32_GE_U);
-      op(IF); op(VOID); call(ix.hookFlush); op(END);
+      spend(2);
+      op(ELSE);
+      lget(Q); i32c(SIZE_CANCELLED); op(I32_STORE); w.u32(2); w.u32(4);
+      spend(1);
+      op(END);
       op(BR); w.u32(done + 2);
       op(END);
       op(END);
     }
     gget(ix.logPos); ltee(Q);
     lget(ptr); op(I32_STORE); w.u32(2); w.u32(0);
-    lget(Q); if (isFree) i32c(-1); else lget(S); op(I32_STORE); w.u32(2); w.u32(4);
+    lget(Q); if (isFree) i32c(SIZE_FREE); else lget(S); op(I32_STORE); w.u32(2); w.u32(4);
     lget(Q); lget(H); op(I32_STORE); w.u32(2); w.u32(8);
+    if (!isFree) { lget(T); lget(Q); op(I32_STORE); w.u32(2); w.u32(RECENT_OFFSET); }
     lget(Q); i32c(EVENT_BYTES); op(I32_ADD); ltee(Q); gset(ix.logPos);
     lget(Q); gget(ix.logEnd); op(I32_GE_U);
     op(IF); op(VOID); call(ix.hookFlush); op(END);
