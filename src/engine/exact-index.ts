@@ -1,11 +1,22 @@
 /**
  * The exact-start index: pointer -> slot for the operations kmemleak does by a block's own
- * address (free, free_part, annotations). Three parts, each object in exactly one of them:
+ * address (free, free_part, annotations). Four parts, each object in exactly one of them:
  *
  *   run        objects allocated at rising addresses, in creation order: a sorted array of
  *              (start, slot), searched from a cursor (address-run.ts)
+ *   map        other objects in the 16 MiB-aligned window of addresses of the first of them
+ *              (a wasm heap's first 16 MiB): slot + 1 per 16-byte granule, one object a granule
  *   unindexed  other objects created since the last sync, in creation order (slot ids)
  *   hash       everything else (ptr-hash.ts)
+ *
+ * Why the map (issue 15, fifth session): where allocations land at random addresses (churn, an
+ * interpreter's reused chunks) each object cost an entry in `unindexed`, a hash insert at the
+ * next free, and a hash probe and backward shift at its own free; most of that code runs before
+ * V8 has optimised it (a run reaches the engine with a few hundred thousand such events), and
+ * compiling it was most of the engine's CPU there. The map is one store and one load. It covers
+ * 16 MiB of addresses (4 MiB, committed only where objects lie); a heap past it, or a second
+ * object starting in the same granule (an allocator packing blocks closer than 16 bytes), takes
+ * the other parts.
  *
  * Why the run (issue 15): a program that builds a structure allocates it at rising addresses (a
  * heap's top chunk is carved in order) and frees it in or near that order (a parse tree, an
@@ -16,8 +27,13 @@
  * Invariants:
  * - Allocation and free do not sync: every other operation (annotations, free_part, dump,
  *   stats) calls sync(), which empties the run and `unindexed` into the hash, in creation order,
- *   so the hash is exact whenever it is read. A free looks in the run, then (after putting
- *   `unindexed` into the hash) in the hash.
+ *   so the map and the hash are exact whenever they are read. A free looks in the run, the map,
+ *   then (after putting `unindexed` into the hash) in the hash.
+ * - A map entry is 0 or names a slot; it is valid while that slot is live and starts in the
+ *   entry's granule (add overwrites an entry that is not; every path that removes or drops an
+ *   object of the map clears its entry). An object goes to the map only after the run, the hash
+ *   and `unindexed` were checked for its start, and objects of the other parts are checked
+ *   against the map, so no start is live in the map and in another part.
  * - No start is live in both the run and the other parts: an allocation out of order is looked
  *   up in the run, and one appended to the run in the hash when `hashedPages` says an object of
  *   its page went there since the hash was last empty (one bit per 4 KiB page, so that the run's
@@ -54,6 +70,10 @@ const RUN_MAX = MAX_SLOTS;
 /** An entry of `unindexed` whose object a scan dropped. */
 const GONE = 0xffffffff;
 const BREAK_SHIFT = 6;
+/** The map's window: the 16 MiB-aligned 16 MiB of addresses holding the first object it takes. */
+const MAP_WINDOW = 1 << 24;
+/** Bytes per map entry's granule (log2): dlmalloc's chunks are at least 16 bytes apart. */
+const GRANULE_SHIFT = 4;
 
 export interface IndexEvents {
   /** The object in slot `dropped` starts where live object `kept` does: it was released. */
@@ -78,14 +98,17 @@ export class ExactIndex {
   private pagesDirty = false;
   /** Its memory was lent (lend): the index holds nothing until restore() puts the objects back. */
   private lent = false;
+  /** slot + 1 per granule of [mapBase, mapBase + MAP_WINDOW); empty until the first object. */
+  private map = new Int32Array(0);
+  private mapBase = 0;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
-    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state']);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase']);
   }
 
   get bytes(): number {
-    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength;
+    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + this.map.byteLength;
   }
 
   /** Whether the hash is at its largest and full (no object can be created). */
@@ -105,6 +128,11 @@ export class ExactIndex {
       }
       if (this.run.above(start) && this.run.length < RUN_MAX) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
+        const inMap = this.mapped(start);
+        if (inMap >= 0) {
+          this.dropDuplicate(s, inMap);
+          return true;
+        }
         this.run.append(start, s);
         return true;
       }
@@ -114,6 +142,22 @@ export class ExactIndex {
       this.dropDuplicate(s, older);
       return true;
     }
+    if (this.map.length === 0 && !this.lent) this.openMap(start);
+    const d = (start - this.mapBase) >>> 0;
+    if (d < MAP_WINDOW) {
+      const g = d >>> GRANULE_SHIFT;
+      const e = this.map[g] - 1;
+      if (e < 0 || !this.validEntry(e, g)) {
+        if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
+        this.map[g] = s + 1;
+        return true;
+      }
+      if (this.t.start[e] === start) {
+        this.dropDuplicate(s, e);
+        return true;
+      }
+      // Another live object starts in this granule: s takes the other parts.
+    }
     if (this.nUnindexed >= UNINDEXED_MAX && !this.syncUnindexed()) return false;
     this.pushUnindexed(s);
     return true;
@@ -121,6 +165,33 @@ export class ExactIndex {
 
   /** False once the hash was found full (the detector stops). */
   private state = true;
+
+  /** The map's window is the one holding `start` (the first object it could take). */
+  private openMap(start: number): void {
+    this.mapBase = (start - (start % MAP_WINDOW)) >>> 0;
+    this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
+  }
+
+  /** Whether slot e is live and starts in granule g of the map's window. */
+  private validEntry(e: number, g: number): boolean {
+    const t = this.t;
+    return (t.flags[e] & F_ALLOCATED) !== 0 && ((t.start[e] - this.mapBase) >>> 0) >>> GRANULE_SHIFT === g;
+  }
+
+  /** The live object of the map starting at ptr, or -1. */
+  private mapped(ptr: number): number {
+    const d = (ptr - this.mapBase) >>> 0;
+    if (d >= MAP_WINDOW || this.map.length === 0) return -1;
+    const e = this.map[d >>> GRANULE_SHIFT] - 1;
+    return e >= 0 && this.t.start[e] === ptr && (this.t.flags[e] & F_ALLOCATED) !== 0 ? e : -1;
+  }
+
+  /** Removes the live object starting at ptr from the map and returns its slot, or -1. */
+  private unmap(ptr: number): number {
+    const e = this.mapped(ptr);
+    if (e >= 0) this.map[((ptr - this.mapBase) >>> 0) >>> GRANULE_SHIFT] = 0;
+    return e;
+  }
 
   private mayBeHashed(start: number): boolean {
     const page = start >>> 12;
@@ -239,6 +310,8 @@ export class ExactIndex {
       const s = this.run.take(ptr, this.t.start, this.t.flags);
       if (s >= 0) return s;
     }
+    const m = this.unmap(ptr);
+    if (m >= 0) return m;
     if (!this.syncUnindexed()) return -1;
     if (this.hash.entries === 0) return -1;
     const s = this.hash.remove(ptr);
@@ -256,24 +329,28 @@ export class ExactIndex {
   /** The live object starting at ptr (after sync), or -1. */
   find(ptr: number): number {
     if (this.lent) this.restore();
-    return this.hash.find(ptr);
+    const m = this.mapped(ptr);
+    return m >= 0 ? m : this.hash.find(ptr);
   }
 
   /** Removes ptr (after sync); returns its slot or -1. */
   remove(ptr: number): number {
     if (this.lent) this.restore();
-    return this.hash.remove(ptr);
+    const m = this.unmap(ptr);
+    return m >= 0 ? m : this.hash.remove(ptr);
   }
 
   /** Indexes a re-created object (after sync): -1, or not -1 when it could not be placed. */
   insertSynced(ptr: number, s: number): number {
     if (this.lent) this.restore();
-    return this.hash.insert(ptr, s);
+    const m = this.mapped(ptr);
+    return m >= 0 ? m : this.hash.insert(ptr, s);
   }
 
   /** A scan dropped slot s (starting at start): wherever it is indexed, it is no more. */
   drop(start: number, s: number): void {
     if (this.lent) this.restore();
+    if (this.mapped(start) === s) this.unmap(start);
     if (this.hash.find(start) === s) this.hash.remove(start);
     this.run.forgetSlot(start, s);
     // Not left in `unindexed`, where the slot, once reused, would be indexed a second time.
@@ -289,6 +366,8 @@ export class ExactIndex {
   lend(): Uint32Array[] {
     if (this.lent) return [];
     const parts = [this.hash.take(), ...this.run.takeArrays()];
+    // Not lent: its resident pages are scattered over 4 MiB. Dropped, and made again at next use.
+    this.map = new Int32Array(0);
     this.nUnindexed = 0;
     this.forgetHashedPages();
     this.lent = true;
@@ -312,5 +391,6 @@ export class ExactIndex {
     this.forgetHashedPages();
     this.nUnindexed = 0;
     this.unindexed = new Uint32Array(16);
+    this.map = new Int32Array(0);
   }
 }

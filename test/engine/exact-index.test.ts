@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { ExactIndex } from '../../src/engine/exact-index.js';
 import { ObjectTable } from '../../src/engine/object-table.js';
 
-type Op = ['up' | 'rand' | 'dup' | 'free' | 'freeNext' | 'sync' | 'lend', number];
+type Op = ['up' | 'rand' | 'dup' | 'near' | 'far' | 'free' | 'freeNext' | 'sync' | 'lend', number];
 
 function setup(): { t: ObjectTable; x: ExactIndex; dups: number[] } {
   const t = new ObjectTable(16);
@@ -19,7 +19,7 @@ test('every live object is found at its start, once; duplicates keep the older o
   fc.assert(
     fc.property(
       fc.array(
-        fc.tuple(fc.constantFrom('up', 'up', 'up', 'rand', 'dup', 'free', 'free', 'freeNext', 'sync', 'lend'), fc.nat(1 << 20)),
+        fc.tuple(fc.constantFrom('up', 'up', 'up', 'rand', 'rand', 'dup', 'near', 'far', 'free', 'free', 'freeNext', 'sync', 'lend'), fc.nat(1 << 20)),
         { maxLength: 3000, size: 'max' },
       ),
       (ops) => {
@@ -30,10 +30,14 @@ test('every live object is found at its start, once; duplicates keep the older o
         let nextFree = 0;
         let seq = 0;
         for (const [op, r] of ops as Op[]) {
-          if (op === 'up' || op === 'rand' || op === 'dup') {
+          if (op === 'up' || op === 'rand' || op === 'dup' || op === 'near' || op === 'far') {
             let ptr: number;
             if (op === 'up') ptr = top += 16 + (r % 64) * 16;
             else if (op === 'rand') ptr = 0x1000 + (r % 4096) * 16;
+            // In the granule of another object (the direct map's second object there), or past
+            // the map's 16 MiB window.
+            else if (op === 'near') ptr = (order.length > 0 ? order[r % order.length]! : 0x1000) + 4 + 4 * (r % 3);
+            else if (op === 'far') ptr = 0x1000 + (1 << 24) + (r % 4096) * 16;
             else ptr = order.length > 0 ? order[r % order.length]! : 0x1000;
             const s = t.create(ptr, 8, 1, 0, 0, 0);
             seq++;
@@ -88,4 +92,30 @@ test('a structure allocated at rising addresses and freed in order, twice, never
   // The hash stayed at its initial size: 256 buckets of 4 bytes (the run has written at most
   // 10000 entries of 8 bytes, `unindexed` has its initial 1024 of 4).
   expect(x.bytes - 8 * 10000 - 4 * 1024).toBe(4 * 256);
+});
+
+test('blocks at random addresses in a small heap, freed at random, never touch the hash', () => {
+  const { t, x } = setup();
+  const live = new Map<number, number>();
+  let r = 12345;
+  for (let i = 0; i < 20000; i++) {
+    r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+    const ptr = 0x20000 + ((r >>> 8) % 8192) * 16;
+    const s0 = live.get(ptr);
+    if (s0 !== undefined) {
+      expect(x.takeFree(ptr)).toBe(s0);
+      t.release(s0);
+      live.delete(ptr);
+    } else {
+      const s = t.create(ptr, 16, 1, 0, 0, 0);
+      x.add(s);
+      live.set(ptr, s);
+    }
+  }
+  x.sync();
+  for (const [ptr, s] of live) expect(x.find(ptr)).toBe(s);
+  // The hash kept its initial 256 buckets (~4K objects were live): every object was in the direct
+  // map, or in the run while allocations had not yet been judged random.
+  expect((x as unknown as { hash: { bytes: number } }).hash.bytes).toBe(4 * 256);
+  expect(live.size).toBeGreaterThan(3000);
 });
