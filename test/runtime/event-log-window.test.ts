@@ -83,6 +83,20 @@ describe('the event log\'s window', () => {
     expect(seen).toEqual(['A 256 8']);
   });
 
+  it('tables in pages the allocator grew for the block are zero too (they are not written)', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const u8 = () => new Uint8Array(memory.buffer);
+    u8().fill(0xff);                    // the program's pages: dirty
+    const global = () => new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+    const g = { pos: global(), end: global(), start: global(), knownBase: global(), knownMask: global() };
+    const log = new EventLog(memory, g, { alloc: () => {}, free: () => {} });
+    // A block that starts in the old pages and runs into ones grown for it (as sbrk does).
+    expect(log.enable((n) => { const at = memory.buffer.byteLength - 4096; memory.grow(Math.ceil(n / 65536)); return at; })).toBe(true);
+    const base = g.knownBase.value as number;
+    const tables = u8().subarray(base, base + RECENT_OFFSET + RECENT_ENTRIES * 4);
+    expect(tables.every((v) => v === 0)).toBe(true);
+  });
+
   it('after a window whose wrappers cancelled nothing, the next runs without the table, then it is tried again', () => {
     const { log, g, alloc } = setUp();
     const first = g.start.value as number;
