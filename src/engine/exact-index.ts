@@ -123,8 +123,8 @@ export class ExactIndex {
     this.judge(start);
     if (this.runOn) {
       if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
-        // A new run where the last one is mostly freed: its live objects wait for the hash.
-        this.run.drain(this.toUnindexed);
+        // A new run where the last one is mostly freed: its live objects go to the map or the hash.
+        this.run.drain(this.rehome);
       }
       if (this.run.above(start) && this.run.length < RUN_MAX) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
@@ -226,7 +226,7 @@ export class ExactIndex {
     this.breaks = 0;
     // Off: its live objects wait for the hash, or every allocation and free would search the run
     // too (an interpreter's long-lived objects, allocated while the heap was rising).
-    if (!this.runOn && this.run.live > 0) this.run.drain(this.toUnindexed);
+    if (!this.runOn && this.run.live > 0) this.run.drain(this.rehome);
   }
 
   /**
@@ -234,7 +234,29 @@ export class ExactIndex {
    * allocate their closure context on every call (it captures `this`), taken or not: ~40 bytes an
    * allocation, the GC's largest source on random-lifetime churn.
    */
-  private readonly toUnindexed = (slot: number): void => this.pushUnindexed(slot);
+  /**
+   * A live object leaving the run: into the map where its granule is free, else `unindexed`. No
+   * duplicate check: its start was checked against the other parts when it joined the run, and
+   * every object added since was checked against the run. (In the map rather than the hash, its
+   * page is not marked hashed: an interpreter's long-lived objects, drained from the run when
+   * its allocations stopped rising, made every later allocation in their pages probe the hash.)
+   */
+  private readonly rehome = (s: number): void => {
+    const t = this.t;
+    if (!(t.flags[s] & F_ALLOCATED)) return;
+    const start = t.start[s];
+    if (this.map.length === 0) this.openMap(start);
+    const d = (start - this.mapBase) >>> 0;
+    if (d < MAP_WINDOW) {
+      const g = d >>> GRANULE_SHIFT;
+      const e = this.map[g] - 1;
+      if (e < 0 || !this.validEntry(e, g)) {
+        this.map[g] = s + 1;
+        return;
+      }
+    }
+    this.pushUnindexed(s);
+  };
 
   private pushUnindexed(s: number): void {
     if (this.nUnindexed === this.unindexed.length) {
