@@ -180,8 +180,9 @@ export class ExactIndex {
 
   /** The live object of the map starting at ptr, or -1. */
   private mapped(ptr: number): number {
+    if (this.map.length === 0) return -1;
     const d = (ptr - this.mapBase) >>> 0;
-    if (d >= MAP_WINDOW || this.map.length === 0) return -1;
+    if (d >= MAP_WINDOW) return -1;
     const e = this.map[d >>> GRANULE_SHIFT] - 1;
     return e >= 0 && this.t.start[e] === ptr && (this.t.flags[e] & F_ALLOCATED) !== 0 ? e : -1;
   }
