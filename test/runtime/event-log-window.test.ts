@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EventLog, KNOWN_CAPACITY, LOG_CAPACITY } from '../../src/wasm/runtime/event-log.js';
-import { RECENT_ENTRIES, RECENT_OFFSET } from '../../src/wasm/instrument/wrappers.js';
+import { NO_WINDOW, RECENT_ENTRIES, RECENT_OFFSET } from '../../src/wasm/instrument/wrappers.js';
 
 const FREE = 0xffffffff;
 const CANCELLED = 0xfffffffe;
@@ -81,6 +81,26 @@ describe('the event log\'s window', () => {
     clock.ms += 30;
     log.checkpoint();
     expect(seen).toEqual(['A 256 8']);
+  });
+
+  it('after a window whose wrappers cancelled nothing, the next runs without the table, then it is tried again', () => {
+    const { log, g, alloc } = setUp();
+    const first = g.start.value as number;
+    for (let i = 0; i < 2000; i++) alloc(0x100000 + 16 * i, 16);   // nothing cancelled: barren
+    log.flush();
+    expect(g.start.value).toBe(NO_WINDOW);
+    for (let i = 0; i < 2000; i++) alloc(0x100000 + 16 * i, 16);
+    log.flush();
+    expect(g.start.value).toBe(first);  // one window skipped, then a probe
+    // The probe pays: 1000 pairs of the window were dropped by the wrappers (the end lowered).
+    for (let i = 0; i < 1000; i++) alloc(0x200000 + 16 * i, 16);
+    g.end.value = (g.end.value as number) - 1000 * 12;
+    log.flush();
+    expect(g.start.value).toBe(first);
+    // A small window is not judged alone.
+    alloc(0x300000, 16);
+    log.flush();
+    expect(g.start.value).toBe(first);
   });
 
   it('a checkpoint replays the window once it is nearly full, and no batch runs past its end', () => {

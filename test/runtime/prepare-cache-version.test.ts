@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC13', digest: '345cf3793835388fb0ac87aa6455f8b7c22e9cfebb121ce98a9c7938641e16d9' };
+const PINNED = { version: 'KMLC14', digest: '37b37a39c8758bc2953db907d7abb12032c2fd4632485c593160397c24d14bdf' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

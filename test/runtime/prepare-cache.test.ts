@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, run } from './helpers.js';
+import { CACHE_VERSION, checksum } from '../../src/wasm/runtime/prepare-cache.js';
 
 const norm = (text: string): string => text.replace(/jiffies \d+/g, 'jiffies J');
 let dir = '';
@@ -67,6 +68,25 @@ describe('the prepare cache', () => {
       expect(again.result.status).toBe(first.result.status);
       expect(norm(again.err)).toBe(norm(first.err));
     }
+  });
+
+  it('an entry whose checksum holds but whose module does not compile is a miss, then replaced', async () => {
+    const first = await run(fixture('tool.wasm'), ['leak', '2']);
+    const [name] = entries();
+    const file = join(dir, name!);
+    const good = readFileSync(file);
+    const bad = Buffer.from(good);
+    // The rewritten module's magic (its chunk follows the JSON head): not wasm, checksum redone.
+    const at = bad.indexOf(Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    expect(at).toBeGreaterThan(0);
+    bad[at + 1] = 0x62;
+    const from = CACHE_VERSION.length + 1 + 8;
+    Buffer.from(checksum(bad, from)).copy(bad, from - 8);
+    writeFileSync(file, bad, { mode: 0o600 });
+    const again = await run(fixture('tool.wasm'), ['leak', '2']);
+    expect(again.result.status).toBe(first.result.status);
+    expect(norm(again.err)).toBe(norm(first.err));
+    expect(readFileSync(file).equals(good)).toBe(true);
   });
 
   it('KMEMLEAK_CACHE=off writes nothing', async () => {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookupIndex, readWithIdentity, recordIndex, STABLE_MS } from '../../src/wasm/runtime/prepare-index.js';
 import { checksum } from '../../src/wasm/runtime/prepare-cache.js';
+import fc from 'fast-check';
+import { DATA, checksumKernel } from '../../src/wasm/runtime/checksum-kernel.js';
 
 let dir = '';
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'kml-index-')); });
@@ -98,3 +100,18 @@ describe('the entry checksum', () => {
     expect(sum(bytes.subarray(0, 1002))).not.toBe(base);
   });
 });
+
+describe('the entry checksum in WebAssembly (checksum-kernel.ts)', () => {
+  it('is the JavaScript checksum, bit for bit, at every length and start', () => {
+    const kernel = checksumKernel(300);
+    expect(kernel, 'the checksum kernel did not instantiate').not.toBeNull();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(20), (bytes, cut) => {
+      const from = Math.min(cut, bytes.length);
+      const mem = new Uint8Array(kernel!.memory.buffer);
+      mem.set(bytes, DATA);
+      kernel!.sum(DATA + from, DATA + bytes.length);
+      expect(Array.from(mem.subarray(0, 8))).toEqual(Array.from(checksum(bytes, from)));
+    }), { numRuns: 300 });
+  });
+});
+

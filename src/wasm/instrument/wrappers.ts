@@ -97,6 +97,11 @@ export const RECENT_ENTRIES = 1 << RECENT_BITS;
 export const RECENT_OFFSET = (1 << 14) * KNOWN_ENTRY_BYTES;
 /** An address's slot: (ptr >> RECENT_SHIFT) mod RECENT_ENTRIES. */
 export const RECENT_SHIFT = 4;
+/**
+ * `start` when the window does not use the table (the host found it barren): allocations do not
+ * write their slot, frees neither read it nor cancel. Switched only between windows.
+ */
+export const NO_WINDOW = -1;
 
 /** Encodes the body (locals + code, without the size prefix) of the wrapper for F. */
 export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean, ix: WrapperIndices): Uint8Array {
@@ -144,6 +149,8 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     lget(ptr); i32c(RECENT_SHIFT - 2); op(I32_SHR_U); i32c((RECENT_ENTRIES - 1) << 2); op(I32_AND);
     op(I32_ADD); lset(T);
   };
+  /** Whether this window uses the recent-allocation table: `start` is NO_WINDOW when not. */
+  const tableOn = (): void => { gget(ix.logStart); i32c(NO_WINDOW); op(I32_NE); };
   /** Lowers the batch's end by `events` and calls flush when the log has reached it. */
   const spend = (events: number): void => {
     gget(ix.logEnd); i32c(events * EVENT_BYTES); op(I32_SUB); gset(ix.logEnd);
@@ -152,7 +159,7 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
   };
   /**
    * Appends the event (ptr, S or FREE, H) to the log, an allocation's address to the
-   * recent-allocation table. A free whose block's allocation the table names, still in this
+   * recent-allocation table (unless `start` is NO_WINDOW). A free whose block's allocation the table names, still in this
    * window (at or after `start`, before `pos`) and not cancelled, cancels it instead and is not
    * logged: the allocation's size becomes CANCELLED, or, when it is the last event, it is taken
    * back. Either way the pair still spends two events of the batch (logEnd is lowered by what
@@ -161,8 +168,10 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
    * where this code starts) of a block whose end skips the rest of the record.
    */
   const appendEvent = (ptr: number, isFree: boolean, done: number): void => {
-    recentSlot(ptr);
     if (isFree) {
+      tableOn();
+      op(IF); op(VOID);
+      recentSlot(ptr);
       lget(T); op(I32_LOAD); w.u32(2); w.u32(RECENT_OFFSET); ltee(Q);
       gget(ix.logStart); op(I32_GE_U);
       lget(Q); gget(ix.logPos); op(I32_LT_U);
@@ -180,7 +189,8 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       lget(Q); i32c(SIZE_CANCELLED); op(I32_STORE); w.u32(2); w.u32(4);
       spend(1);
       op(END);
-      op(BR); w.u32(done + 2);
+      op(BR); w.u32(done + 3);
+      op(END);
       op(END);
       op(END);
     }
@@ -188,7 +198,13 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     lget(ptr); op(I32_STORE); w.u32(2); w.u32(0);
     lget(Q); if (isFree) i32c(SIZE_FREE); else lget(S); op(I32_STORE); w.u32(2); w.u32(4);
     lget(Q); lget(H); op(I32_STORE); w.u32(2); w.u32(8);
-    if (!isFree) { lget(T); lget(Q); op(I32_STORE); w.u32(2); w.u32(RECENT_OFFSET); }
+    if (!isFree) {
+      tableOn();
+      op(IF); op(VOID);
+      recentSlot(ptr);
+      lget(T); lget(Q); op(I32_STORE); w.u32(2); w.u32(RECENT_OFFSET);
+      op(END);
+    }
     lget(Q); i32c(EVENT_BYTES); op(I32_ADD); ltee(Q); gset(ix.logPos);
     lget(Q); gget(ix.logEnd); op(I32_GE_U);
     op(IF); op(VOID); call(ix.hookFlush); op(END);

@@ -38,14 +38,15 @@
  *   for an event in [start, pos) that is an allocation of the same address and not cancelled:
  *   then it is the newest allocation of that address in the window and no free of it was logged
  *   since (slots only move forward within a window), whatever the slot held before; so the table
- *   is never cleared between windows, and `start` stays the log's first event.
+ *   is never cleared between windows. `start` is the log's first event, or NO_WINDOW for a
+ *   whole window that does without the table (see BARREN_MIN).
  * - The window is replayed when the next batch might not fit in it, or when its events are
  *   HOLD_MS old (checkpoint), or when anything needs the engine current (flush). Its events get
  *   their creation time then.
  */
 
 import { eachEvent } from '../../engine/batch.js';
-import { RECENT_ENTRIES, RECENT_OFFSET } from '../instrument/wrappers.js';
+import { NO_WINDOW, RECENT_ENTRIES, RECENT_OFFSET } from '../instrument/wrappers.js';
 import { hostNow } from './host-clock.js';
 
 /** Entries in the known-context table (a power of two); filled to at most half. */
@@ -74,6 +75,17 @@ const HOLD_MS = 20;
  */
 export const MIN_BATCH = 256;
 const FLUSH_EVERY_MS = 5;
+/**
+ * A window whose wrappers cancelled fewer than 1 event in 2^BARREN_SHIFT of at least BARREN_MIN
+ * is barren: the next windows (1, then 3, 7, ... up to MAX_SKIP, until one pays again) run
+ * without the recent-allocation table (`start` = NO_WINDOW). A program whose blocks all outlive
+ * the window (a parse tree built, printed, then freed: json, 0 pairs in 5.7M events) pays the
+ * table's store per allocation and load per free, cache misses on a large heap, for nothing.
+ * Switched between windows only: the table's invariant (see the header) holds within each.
+ */
+const BARREN_MIN = 1024;
+const BARREN_SHIFT = 6;
+const MAX_SKIP = 63;
 const KNOWN_BYTES = 16;
 const EVENT_BYTES = 12;
 const HASH = 0x9e3779b1;
@@ -117,6 +129,12 @@ export class EventLog {
   private windowStart = 0;
   /** A view of the memory, renewed when it grows (replay reads the window through it). */
   private words: Uint32Array;
+  /** Events of the windows not judged yet (see BARREN_MIN), and how many of them the wrappers did not keep. */
+  private windowUsed = 0;
+  private windowDropped = 0;
+  /** Windows (of BARREN_MIN events or more) still to run without the table, and the last such count. */
+  private skipLeft = 0;
+  private skipNext = 0;
 
   constructor(private readonly memory: WebAssembly.Memory, private readonly g: EventLogGlobals, private readonly sink: EventSink,
     /** The clock (ms) that sizes batches and ages windows; tests pass their own. */
@@ -187,6 +205,7 @@ export class EventLog {
     if (!this.enabled || this.flushing) return;
     const end = (this.g.pos.value as number) >>> 0;
     const used = this.batchUsed(end);
+    this.count(used);
     const room = this.logStart + LOG_CAPACITY * EVENT_BYTES - end;
     if (room < MIN_BATCH * EVENT_BYTES || this.now() - this.windowStart > HOLD_MS) this.replay(end);
     this.setBatch(used);
@@ -197,9 +216,32 @@ export class EventLog {
     if (!this.enabled || this.flushing) return;
     const end = (this.g.pos.value as number) >>> 0;
     const used = this.batchUsed(end);
+    this.count(used);
     this.replay(end);
     this.setBatch(used);
   };
+
+  /** Adds a batch of `used` events to the window's counts (the wrappers lowered the end by those they did not keep). */
+  private count(used: number): void {
+    this.windowUsed += used;
+    this.windowDropped += (this.batchEnd - ((this.g.end.value as number) >>> 0)) / EVENT_BYTES;
+  }
+
+  /**
+   * After a replay: whether the next window uses the recent-allocation table (see BARREN_MIN).
+   * Windows of fewer than BARREN_MIN events are judged together with the next ones.
+   */
+  private nextWindow(): void {
+    if (this.windowUsed < BARREN_MIN) return;
+    if (this.skipLeft > 0) this.skipLeft--;
+    else if (this.windowDropped << BARREN_SHIFT < this.windowUsed) {
+      this.skipNext = Math.min(MAX_SKIP, 2 * this.skipNext + 1);
+      this.skipLeft = this.skipNext;
+    } else this.skipNext = 0;
+    this.windowUsed = 0;
+    this.windowDropped = 0;
+    this.g.start.value = this.skipLeft > 0 ? NO_WINDOW : this.logStart;
+  }
 
   /**
    * Events this batch used: those logged since it started, and those the wrappers did not keep
@@ -228,6 +270,7 @@ export class EventLog {
     } finally {
       this.g.pos.value = this.logStart;
       this.windowStart = this.now();
+      this.nextWindow();
       this.flushing = false;
     }
   }

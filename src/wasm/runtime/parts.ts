@@ -38,6 +38,8 @@ export interface Prepared {
   stackTop: number | null;
   /** Original function indices of the allocator entry points. */
   entryPoints: Set<number>;
+  /** Whether it came from the prepare cache (unvalidated: a module that does not compile is a miss). */
+  cached: boolean;
 }
 
 function asInputError(e: unknown, what: string, named: boolean): never {
@@ -50,8 +52,11 @@ function asInputError(e: unknown, what: string, named: boolean): never {
 /**
  * The rewritten module and its layout, from the prepare cache when it has them. source: where
  * `original` was read from, with the file's identity then (prepare-index.ts), when known.
+ * onMiss runs before the module is instrumented (the caller validates the original there: an
+ * entry exists only for a module that passed, so a warm run skips it); fresh: the cache is not
+ * read (its entry did not compile), only written.
  */
-export function prepareModule(original: Uint8Array, opts: RunOptions, source?: ReadModule): Prepared {
+export function prepareModule(original: Uint8Array, opts: RunOptions, source?: ReadModule, onMiss?: () => void, fresh = false): Prepared {
   const what = opts.module;
   let instrumented: Instrumented;
   let layout: Layout;
@@ -62,11 +67,11 @@ export function prepareModule(original: Uint8Array, opts: RunOptions, source?: R
   const shapeText = JSON.stringify(shape);
   // An unchanged file finds its entry through the index, without hashing (no node:crypto).
   const indexed = dir && source?.identity ? lookupIndex(dir, CACHE_VERSION, source.path, shapeText, source.identity) : null;
-  let cached = readCached(indexed);
+  let cached = fresh ? null : readCached(indexed);
   let file = indexed;
   if (!cached) {
     file = cacheFile(original, shape);
-    cached = readCached(file);
+    if (!fresh) cached = readCached(file);
   }
   const remember = (): void => {
     if (dir && source && file && file !== indexed) recordIndex(dir, CACHE_VERSION, source.path, shapeText, source.identity, source.changedMs, file);
@@ -76,6 +81,7 @@ export function prepareModule(original: Uint8Array, opts: RunOptions, source?: R
     layout = cached.layout;
     remember();
   } else {
+    onMiss?.();
     try {
       instrumented = instrument(original, {
         ...(opts.allocator ? { allocator: opts.allocator } : {}),
@@ -95,6 +101,7 @@ export function prepareModule(original: Uint8Array, opts: RunOptions, source?: R
     staticRoots: layout.roots.filter((r) => r.end > r.start).map((r) => [r.start, r.end] as [number, number]),
     stackTop: layout.stackTop,
     entryPoints: new Set(instrumented.allocators.map((a) => a.index)),
+    cached: cached !== null,
   };
 }
 

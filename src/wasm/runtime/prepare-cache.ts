@@ -9,24 +9,26 @@
  * $XDG_CACHE_HOME/kmemleak or ~/.cache/kmemleak); its size is bounded (cache-dir.ts).
  *
  * Invariants: a cache entry is untrusted input: anything unreadable or inconsistent is a miss,
- * never an error, and a failure to write is silent. An entry is code we run: one that another
+ * never an error, and a failure to write is silent (a rewritten module that does not compile is
+ * found when run.ts compiles it: a miss there, not validated here, where it cost a start ~3 ms). An entry is code we run: one that another
  * user owns or could have written (group- or world-writable), e.g. in a shared
  * KMEMLEAK_CACHE_DIR, is a miss too. Entries are written to a temporary file and
  * renamed, so a reader never sees half an entry.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheDir, cacheMaxBytes, makeCacheDir, pruneCache, touchCacheFile } from './cache-dir.js';
 import { fromParts, toParts, type Instrumented, type InstrumentedMeta } from '../instrument/index.js';
 import type { Layout } from '../layout/index.js';
+import { DATA, checksumKernel } from './checksum-kernel.js';
 
 /**
  * The entry format AND the rewriter's output version: the key does not cover our own code, so a
  * change to what instrument() or staticLayout() produce must bump this, or runs would be served
  * rewrites from the old code. test/runtime/prepare-cache-version.test.ts fails until it is bumped.
  */
-export const CACHE_VERSION = 'KMLC13';
+export const CACHE_VERSION = 'KMLC14';
 const MAGIC = CACHE_VERSION + '\n';
 const DIGEST = 8;   // checksum() of everything after it: a flipped bit anywhere is a miss
 
@@ -71,22 +73,53 @@ export function cacheFile(original: Uint8Array, shape: unknown): string | null {
   return join(dir, h.digest('hex') + '.kml');
 }
 
-/** The file is ours alone: owned by this user and writable by nobody else (POSIX; else true). */
-function ownedByUs(file: string): boolean {
+/** The file's size when it is ours alone: owned by this user and writable by nobody else (POSIX); else -1. */
+function ownSize(file: string): number {
   const st = statSync(file);
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  return (uid < 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+  return (uid < 0 || st.uid === uid) && (st.mode & 0o022) === 0 ? st.size : -1;
+}
+
+/**
+ * The entry's bytes when its checksum holds, else null. Read into the checksum kernel's memory
+ * and summed there (checksum-kernel.ts: the JavaScript loop runs once per start, interpreted);
+ * in JavaScript where WebAssembly cannot be compiled.
+ */
+function readChecked(file: string, size: number): Uint8Array | null {
+  const from = MAGIC.length + DIGEST;
+  if (size < from) return null;
+  const kernel = checksumKernel(size);
+  if (!kernel) {
+    const buf = readFileSync(file);
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const digest = checksum(bytes, from);
+    for (let i = 0; i < DIGEST; i++) if (digest[i] !== bytes[MAGIC.length + i]) return null;
+    return bytes;
+  }
+  const mem = new Uint8Array(kernel.memory.buffer);
+  const fd = openSync(file, 'r');
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, mem, DATA + got, size - got, got);
+      if (n <= 0) return null;   // shorter than its stat said: changed under us
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  kernel.sum(DATA + from, DATA + size);
+  for (let i = 0; i < DIGEST; i++) if (mem[i] !== mem[DATA + MAGIC.length + i]) return null;
+  return mem.subarray(DATA, DATA + size);
 }
 
 export function readCached(file: string | null): CachedPrepare | null {
   if (!file) return null;
   try {
-    if (!ownedByUs(file)) return null;
-    const buf = readFileSync(file);
-    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
-    const digest = checksum(bytes, MAGIC.length + DIGEST);
-    for (let i = 0; i < DIGEST; i++) if (digest[i] !== bytes[MAGIC.length + i]) return null;
+    const size = ownSize(file);
+    if (size < 0) return null;
+    const bytes = readChecked(file, size);
+    if (!bytes || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
     let at = MAGIC.length + DIGEST;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const chunk = (): Uint8Array => {
@@ -106,7 +139,6 @@ export function readCached(file: string | null): CachedPrepare | null {
       binary,
       map: { newStart: new Uint32Array(newStart.buffer), origStart: new Uint32Array(origStart.buffer), fixed, start: head.map.start, end: head.map.end },
     });
-    if (!WebAssembly.validate(instrumented.binary)) return null;
     touchCacheFile(file);
     return { instrumented, layout: head.layout };
   } catch {

@@ -20,7 +20,7 @@ import { checkWasiCommand, readModuleInfo, WASI_MODULE, type ModuleInfo } from '
 import { RUN_DEFAULTS, TRAP_EXIT, traceDepthProblem, type RunOptions } from './options.js';
 import { HookWiring } from './hooks.js';
 import { EventLog } from './event-log.js';
-import { contextReader, createDetector, globalReader, prepareModule, reportLocation, type ReadModule } from './parts.js';
+import { contextReader, createDetector, globalReader, prepareModule, reportLocation, type Prepared, type ReadModule } from './parts.js';
 import { readWithIdentity } from './prepare-index.js';
 import { checkReportFiles, printLeaks, writeReports, type ReportSettings } from './reports.js';
 import { rootProvider } from './roots.js';
@@ -126,6 +126,21 @@ function compile(binary: Uint8Array, what: string, rewritten: boolean): WebAssem
 }
 
 /**
+ * The rewritten module compiled. One from the prepare cache is not validated when read: if it
+ * does not compile, the entry is a miss, and `fresh()` prepares the module again.
+ */
+function compilePrepared(prepared: Prepared, what: string, fresh: () => Prepared): WebAssembly.Module {
+  if (prepared.cached) {
+    try {
+      return new WebAssembly.Module(prepared.instrumented.binary as Uint8Array<ArrayBuffer>);
+    } catch {
+      return compile(fresh().instrumented.binary, what, true);
+    }
+  }
+  return compile(prepared.instrumented.binary, what, true);
+}
+
+/**
  * Throws compile()'s InputError when the input is not valid wasm. Validated, not compiled: the
  * detector runs the rewritten module, and compiling the original as well cost a run its whole
  * code generation again (time, and memory for the code).
@@ -176,13 +191,17 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   if (opts.off || opts.lsan?.given.detectLeaks === false) return runUntracked(original, info, host, io, what);
 
   checkImports(info, what, host.imports, disabledAnnotationImports());
-  validate(original, what);   // a broken input is the user's problem, not the rewriter's
   checkReportFiles(opts);
   const triageInputs = triageInputsOf(() => loadTriageInputs(opts.suppressions ?? [], opts.baseline));
 
+  // A broken input is the user's problem, not the rewriter's: validated before it is rewritten
+  // (a prepare cache entry exists only for one that passed).
+  const validateOriginal = (): void => validate(original, what);
   let prepared: ReturnType<typeof prepareModule>;
+  let module: WebAssembly.Module;
   try {
-    prepared = prepareModule(original, opts, source);
+    prepared = prepareModule(original, opts, source, validateOriginal);
+    module = compilePrepared(prepared, what, () => (prepared = prepareModule(original, opts, source, validateOriginal, true)));
   } catch (e) {
     if (!(e instanceof NoAllocatorError)) throw e;
     // Nothing to watch (version tests, pure computations): the program runs as it would without
@@ -257,7 +276,6 @@ export async function runModule(opts: RunOptions, io: RunIO): Promise<RunResult>
   const w = wiring;
   const annotations = annotationImports(engine, () => w.annotationTrace(), w);
 
-  const module = compile(ins.binary, what, true);
   // argv's blocks are told by the WASI argument calls around them (start-up code, not leaks);
   // their backtrace's __main_void says it too, but only when the binary still names its functions.
   const wasiImports = waits.wrap(watchStartupArgs(host.imports, (open) => w.startupWindow(open), () => memoryNow()));
