@@ -101,14 +101,19 @@ export class ExactIndex {
   /** slot + 1 per granule of [mapBase, mapBase + MAP_WINDOW); empty until the first object. */
   private map = new Int32Array(0);
   private mapBase = 0;
+  /** The lowest and highest granules written since the map was made (its pages in use). */
+  private mapLo = 0;
+  private mapHi = 0;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
-    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase']);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase', 'mapLo', 'mapHi']);
   }
 
   get bytes(): number {
-    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + this.map.byteLength;
+    // The map's 4 MiB are address space: count the span of granules written.
+    const map = this.map.length === 0 ? 0 : 4 * (this.mapHi - this.mapLo + 1);
+    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + map;
   }
 
   /** Whether the hash is at its largest and full (no object can be created). */
@@ -149,7 +154,7 @@ export class ExactIndex {
       const e = this.map[g] - 1;
       if (e < 0 || !this.validEntry(e, g)) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
-        this.map[g] = s + 1;
+        this.putMap(g, s);
         return true;
       }
       if (this.t.start[e] === start) {
@@ -170,6 +175,14 @@ export class ExactIndex {
   private openMap(start: number): void {
     this.mapBase = (start - (start % MAP_WINDOW)) >>> 0;
     this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
+    this.mapLo = MAP_WINDOW >>> GRANULE_SHIFT;
+    this.mapHi = 0;
+  }
+
+  private putMap(g: number, s: number): void {
+    this.map[g] = s + 1;
+    if (g < this.mapLo) this.mapLo = g;
+    if (g > this.mapHi) this.mapHi = g;
   }
 
   /** Whether slot e is live and starts in granule g of the map's window. */
@@ -252,7 +265,7 @@ export class ExactIndex {
       const g = d >>> GRANULE_SHIFT;
       const e = this.map[g] - 1;
       if (e < 0 || !this.validEntry(e, g)) {
-        this.map[g] = s + 1;
+        this.putMap(g, s);
         return;
       }
     }
