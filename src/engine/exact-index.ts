@@ -101,14 +101,19 @@ export class ExactIndex {
   /** slot + 1 per granule of [mapBase, mapBase + MAP_WINDOW); empty until the first object. */
   private map = new Int32Array(0);
   private mapBase = 0;
+  /** The lowest and highest granules written since the map was made (its pages in use). */
+  private mapLo = 0;
+  private mapHi = 0;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
-    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase']);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase', 'mapLo', 'mapHi']);
   }
 
   get bytes(): number {
-    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + this.map.byteLength;
+    // The map's 4 MiB are address space: count the span of granules written.
+    const map = this.map.length === 0 ? 0 : 4 * (this.mapHi - this.mapLo + 1);
+    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + map;
   }
 
   /** Whether the hash is at its largest and full (no object can be created). */
@@ -123,8 +128,8 @@ export class ExactIndex {
     this.judge(start);
     if (this.runOn) {
       if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
-        // A new run where the last one is mostly freed: its live objects wait for the hash.
-        this.run.drain(this.toUnindexed);
+        // A new run where the last one is mostly freed: its live objects go to the map or the hash.
+        this.run.drain(this.rehome);
       }
       if (this.run.above(start) && this.run.length < RUN_MAX) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
@@ -149,7 +154,7 @@ export class ExactIndex {
       const e = this.map[g] - 1;
       if (e < 0 || !this.validEntry(e, g)) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
-        this.map[g] = s + 1;
+        this.putMap(g, s);
         return true;
       }
       if (this.t.start[e] === start) {
@@ -170,6 +175,14 @@ export class ExactIndex {
   private openMap(start: number): void {
     this.mapBase = (start - (start % MAP_WINDOW)) >>> 0;
     this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
+    this.mapLo = MAP_WINDOW >>> GRANULE_SHIFT;
+    this.mapHi = 0;
+  }
+
+  private putMap(g: number, s: number): void {
+    this.map[g] = s + 1;
+    if (g < this.mapLo) this.mapLo = g;
+    if (g > this.mapHi) this.mapHi = g;
   }
 
   /** Whether slot e is live and starts in granule g of the map's window. */
@@ -180,8 +193,9 @@ export class ExactIndex {
 
   /** The live object of the map starting at ptr, or -1. */
   private mapped(ptr: number): number {
+    if (this.map.length === 0) return -1;
     const d = (ptr - this.mapBase) >>> 0;
-    if (d >= MAP_WINDOW || this.map.length === 0) return -1;
+    if (d >= MAP_WINDOW) return -1;
     const e = this.map[d >>> GRANULE_SHIFT] - 1;
     return e >= 0 && this.t.start[e] === ptr && (this.t.flags[e] & F_ALLOCATED) !== 0 ? e : -1;
   }
@@ -226,7 +240,7 @@ export class ExactIndex {
     this.breaks = 0;
     // Off: its live objects wait for the hash, or every allocation and free would search the run
     // too (an interpreter's long-lived objects, allocated while the heap was rising).
-    if (!this.runOn && this.run.live > 0) this.run.drain(this.toUnindexed);
+    if (!this.runOn && this.run.live > 0) this.run.drain(this.rehome);
   }
 
   /**
@@ -234,7 +248,29 @@ export class ExactIndex {
    * allocate their closure context on every call (it captures `this`), taken or not: ~40 bytes an
    * allocation, the GC's largest source on random-lifetime churn.
    */
-  private readonly toUnindexed = (slot: number): void => this.pushUnindexed(slot);
+  /**
+   * A live object leaving the run: into the map where its granule is free, else `unindexed`. No
+   * duplicate check: its start was checked against the other parts when it joined the run, and
+   * every object added since was checked against the run. (In the map rather than the hash, its
+   * page is not marked hashed: an interpreter's long-lived objects, drained from the run when
+   * its allocations stopped rising, made every later allocation in their pages probe the hash.)
+   */
+  private readonly rehome = (s: number): void => {
+    const t = this.t;
+    if (!(t.flags[s] & F_ALLOCATED)) return;
+    const start = t.start[s];
+    if (this.map.length === 0) this.openMap(start);
+    const d = (start - this.mapBase) >>> 0;
+    if (d < MAP_WINDOW) {
+      const g = d >>> GRANULE_SHIFT;
+      const e = this.map[g] - 1;
+      if (e < 0 || !this.validEntry(e, g)) {
+        this.putMap(g, s);
+        return;
+      }
+    }
+    this.pushUnindexed(s);
+  };
 
   private pushUnindexed(s: number): void {
     if (this.nUnindexed === this.unindexed.length) {

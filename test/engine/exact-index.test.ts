@@ -119,3 +119,29 @@ test('blocks at random addresses in a small heap, freed at random, never touch t
   expect((x as unknown as { hash: { bytes: number } }).hash.bytes).toBe(4 * 256);
   expect(live.size).toBeGreaterThan(3000);
 });
+
+test('objects drained from the run when allocations stop rising are still found, and not hashed', () => {
+  const { t, x } = setup();
+  const live = new Map<number, number>();
+  const add = (ptr: number): void => {
+    const s = t.create(ptr, 16, 1, 0, 0, 0);
+    x.add(s);
+    live.set(ptr, s);
+  };
+  for (let i = 0; i < 3000; i++) add(0x40000 + i * 32); // rising: the run
+  let r = 99;
+  for (let i = 0; i < 9000; i++) {
+    // then at random below them (the run is judged off after 4096 and drained)
+    r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+    const ptr = 0x10000 + ((r >>> 8) % 8192) * 16;
+    if (!live.has(ptr)) add(ptr);
+  }
+  x.sync(); // `unindexed` into the hash: the drained objects must not be there
+  expect((x as unknown as { run: { live: number } }).run.live).toBe(0);
+  expect((x as unknown as { hash: { entries: number } }).hash.entries).toBe(0);
+  for (const [ptr, s] of live) {
+    expect(x.takeFree(ptr)).toBe(s);
+    t.release(s);
+  }
+  expect(t.live).toBe(0);
+});
