@@ -37,6 +37,12 @@ const nodeOnly = {
       contents: "export const nodeThreadSetup = () => { throw new Error('kmemleak: node-bootstrap is Node-only'); };\n",
       loader: 'js',
     }));
+    // Node's V8 flag (src/api/node-flags.ts, node:v8): only imported when running under Node.
+    b.onResolve({ filter: /(^|\/)node-flags\.js$/ }, (a) => ({ path: a.path, namespace: 'node-only-flags' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only-flags' }, () => ({
+      contents: "export const keepBytecode = () => {};\n",
+      loader: 'js',
+    }));
     b.onResolve({ filter: /^(node:|fs$|path$)/ }, (a) => ({ errors: [{ text: `${a.path} imported by ${a.importer} cannot go into the browser bundle` }] }));
   },
 };
