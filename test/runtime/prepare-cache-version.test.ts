@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC14', digest: '37b37a39c8758bc2953db907d7abb12032c2fd4632485c593160397c24d14bdf' };
+const PINNED = { version: 'KMLC15', digest: '93b86b8d0161fa16c36c745257b9a4e68130b8b601635a588b4181254192eda5' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

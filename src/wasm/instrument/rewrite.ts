@@ -29,7 +29,7 @@ import {
 import type { AllocatorEntry } from './allocators.js';
 import { OffsetMapBuilder, type OffsetMap } from './offset-map.js';
 import { callSiteHalves } from './pcc.js';
-import { wrapperBody, trampolineBody, resetBody, knownBody } from './wrappers.js';
+import { wrapperBody, trampolineBody, resetBody, knownBody, NO_WINDOW } from './wrappers.js';
 import { FunctionSpill, MAX_SPILL_HELPER_PARAMS, spillHelperBody, type SpillPlan } from './spill.js';
 
 export const HOOK_MODULE = '__kmemleak_hooks';
@@ -317,7 +317,9 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b);
         }
         if (fast) {
-          for (let i = 0; i < 5; i++) { w.u8(I32); w.u8(1); w.u8(0x41); w.s32(0); w.u8(0x0b); }
+          // pos, end, knownBase, knownMask: 0; start: NO_WINDOW until the host sets the log up
+          // (a free's wrapper reads the recent-allocation table before it knows the context).
+          for (let i = 0; i < 5; i++) { w.u8(I32); w.u8(1); w.u8(0x41); w.s32(i === 4 ? NO_WINDOW : 0); w.u8(0x0b); }
           for (let j = 0; j < allocators.length; j++) {
             w.u8(I64); w.u8(1); w.u8(0x42); w.s64(0n); w.u8(0x0b);
             w.u8(I32); w.u8(1); w.u8(0x41); w.s32(-1); w.u8(0x0b);

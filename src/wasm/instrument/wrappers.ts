@@ -158,6 +158,37 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
     op(IF); op(VOID); call(ix.hookFlush); op(END);
   };
   /**
+   * A free's cancelling (see appendEvent): when the recent-allocation table names its block's
+   * allocation in this window, cancels it and branches to `done` (label depth counted from
+   * where this code starts); else falls through.
+   */
+  const cancelFree = (ptr: number, done: number): void => {
+    tableOn();
+    op(IF); op(VOID);
+    recentSlot(ptr);
+    lget(T); op(I32_LOAD); w.u32(2); w.u32(RECENT_OFFSET); ltee(Q);
+    gget(ix.logStart); op(I32_GE_U);
+    lget(Q); gget(ix.logPos); op(I32_LT_U);
+    op(I32_AND);
+    op(IF); op(VOID);
+    lget(Q); op(I32_LOAD); w.u32(2); w.u32(0); lget(ptr); op(I32_EQ);
+    lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(SIZE_CANCELLED); op(I32_LT_U);
+    op(I32_AND);
+    op(IF); op(VOID);
+    lget(Q); i32c(EVENT_BYTES); op(I32_ADD); gget(ix.logPos); op(I32_EQ);
+    op(IF); op(VOID);
+    lget(Q); gset(ix.logPos);
+    spend(2);
+    op(ELSE);
+    lget(Q); i32c(SIZE_CANCELLED); op(I32_STORE); w.u32(2); w.u32(4);
+    spend(1);
+    op(END);
+    op(BR); w.u32(done + 3);
+    op(END);
+    op(END);
+    op(END);
+  };
+  /**
    * Appends the event (ptr, S or FREE, H) to the log, an allocation's address to the
    * recent-allocation table (unless `start` is NO_WINDOW). A free whose block's allocation the table names, still in this
    * window (at or after `start`, before `pos`) and not cancelled, cancels it instead and is not
@@ -165,35 +196,11 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
    * back. Either way the pair still spends two events of the batch (logEnd is lowered by what
    * the log did not keep): a loop that only allocates and frees must reach flush (the host's safe
    * point) as often as one that logs. Then branches to `done`, the label depth (counted from
-   * where this code starts) of a block whose end skips the rest of the record.
+   * where this code starts) of a block whose end skips the rest of the record. cancelFirst
+   * false: the caller has tried cancelFree already.
    */
-  const appendEvent = (ptr: number, isFree: boolean, done: number): void => {
-    if (isFree) {
-      tableOn();
-      op(IF); op(VOID);
-      recentSlot(ptr);
-      lget(T); op(I32_LOAD); w.u32(2); w.u32(RECENT_OFFSET); ltee(Q);
-      gget(ix.logStart); op(I32_GE_U);
-      lget(Q); gget(ix.logPos); op(I32_LT_U);
-      op(I32_AND);
-      op(IF); op(VOID);
-      lget(Q); op(I32_LOAD); w.u32(2); w.u32(0); lget(ptr); op(I32_EQ);
-      lget(Q); op(I32_LOAD); w.u32(2); w.u32(4); i32c(SIZE_CANCELLED); op(I32_LT_U);
-      op(I32_AND);
-      op(IF); op(VOID);
-      lget(Q); i32c(EVENT_BYTES); op(I32_ADD); gget(ix.logPos); op(I32_EQ);
-      op(IF); op(VOID);
-      lget(Q); gset(ix.logPos);
-      spend(2);
-      op(ELSE);
-      lget(Q); i32c(SIZE_CANCELLED); op(I32_STORE); w.u32(2); w.u32(4);
-      spend(1);
-      op(END);
-      op(BR); w.u32(done + 3);
-      op(END);
-      op(END);
-      op(END);
-    }
+  const appendEvent = (ptr: number, isFree: boolean, done: number, cancelFirst = isFree): void => {
+    if (cancelFirst) cancelFree(ptr, done);
     gget(ix.logPos); ltee(Q);
     lget(ptr); op(I32_STORE); w.u32(2); w.u32(0);
     lget(Q); if (isFree) i32c(SIZE_FREE); else lget(S); op(I32_STORE); w.u32(2); w.u32(4);
@@ -221,9 +228,13 @@ export function wrapperBody(shape: AllocShape, nParams: number, returns: boolean
       call(isFree ? ix.hookFree : ix.hookAlloc);
     };
     if (ix.known < 0 || ix.ctxGlobal < 0) { slow(); return; }
+    // A free that cancels its block's allocation needs no backtrace handle (the pair never
+    // reaches the engine, nor a warning): cancelled before the context is looked up, which in
+    // a program with many call paths (an interpreter) misses the one-entry cache.
+    if (isFree) cancelFree(ptr, 0);
     knownHandle();
     op(IF); op(VOID);
-    appendEvent(ptr, isFree, 1);
+    appendEvent(ptr, isFree, 1, false);
     op(ELSE);
     slow();
     op(END);
