@@ -37,6 +37,7 @@ import { hasSharedMemory, THREADED_UNTRACKED } from './threads.js';
 import { threadedGlue, registerThreadedModule } from './threads/glue-hooks.js';
 import { threadConfigs } from './threads/attach.js';
 import { htmlReport } from './html-report.js';
+import { isNode } from './platform.js';
 import { wrapOnExit, type ExitReportOption } from './exit-report.js';
 
 export { KmemleakHandle } from './handle.js';
@@ -74,7 +75,6 @@ export async function sourceBytes(source: Source): Promise<Uint8Array> {
 }
 
 const nativeInstantiate = WebAssembly.instantiate.bind(WebAssembly);
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 async function instantiatePrepared(p: Prepared, imports: WebAssembly.Imports | undefined): Promise<KmemleakHandle> {
   // Before the program's memory can grow under the detector: see node-flags.ts.

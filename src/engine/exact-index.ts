@@ -147,12 +147,10 @@ export class ExactIndex {
       this.dropDuplicate(s, older);
       return true;
     }
-    if (this.map.length === 0 && !this.lent) this.openMap(start);
-    const d = (start - this.mapBase) >>> 0;
-    if (d < MAP_WINDOW) {
-      const g = d >>> GRANULE_SHIFT;
-      const e = this.map[g] - 1;
-      if (e < 0 || !this.validEntry(e, g)) {
+    const g = this.granule(start);
+    if (g >= 0) {
+      const e = this.occupant(g);
+      if (e < 0) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
         this.putMap(g, s);
         return true;
@@ -177,6 +175,19 @@ export class ExactIndex {
     this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
     this.mapLo = MAP_WINDOW >>> GRANULE_SHIFT;
     this.mapHi = 0;
+  }
+
+  /** The granule of `start` in the map's window (the map made at first use), or -1 outside it. */
+  private granule(start: number): number {
+    if (this.map.length === 0) this.openMap(start);
+    const d = (start - this.mapBase) >>> 0;
+    return d < MAP_WINDOW ? d >>> GRANULE_SHIFT : -1;
+  }
+
+  /** The live object that entry g names (it starts in granule g), or -1: the granule is free. */
+  private occupant(g: number): number {
+    const e = this.map[g] - 1;
+    return e >= 0 && this.validEntry(e, g) ? e : -1;
   }
 
   private putMap(g: number, s: number): void {
@@ -244,32 +255,21 @@ export class ExactIndex {
   }
 
   /**
-   * pushUnindexed as a callback, made once: an arrow written inside add() or judge() makes V8
-   * allocate their closure context on every call (it captures `this`), taken or not: ~40 bytes an
-   * allocation, the GC's largest source on random-lifetime churn.
-   */
-  /**
    * A live object leaving the run: into the map where its granule is free, else `unindexed`. No
    * duplicate check: its start was checked against the other parts when it joined the run, and
    * every object added since was checked against the run. (In the map rather than the hash, its
    * page is not marked hashed: an interpreter's long-lived objects, drained from the run when
    * its allocations stopped rising, made every later allocation in their pages probe the hash.)
+   * A callback made once: an arrow written inside add() or judge() makes V8 allocate their
+   * closure context on every call (it captures `this`), taken or not: ~40 bytes an allocation,
+   * the GC's largest source on random-lifetime churn.
    */
   private readonly rehome = (s: number): void => {
     const t = this.t;
     if (!(t.flags[s] & F_ALLOCATED)) return;
-    const start = t.start[s];
-    if (this.map.length === 0) this.openMap(start);
-    const d = (start - this.mapBase) >>> 0;
-    if (d < MAP_WINDOW) {
-      const g = d >>> GRANULE_SHIFT;
-      const e = this.map[g] - 1;
-      if (e < 0 || !this.validEntry(e, g)) {
-        this.putMap(g, s);
-        return;
-      }
-    }
-    this.pushUnindexed(s);
+    const g = this.granule(t.start[s]);
+    if (g >= 0 && this.occupant(g) < 0) this.putMap(g, s);
+    else this.pushUnindexed(s);
   };
 
   private pushUnindexed(s: number): void {

@@ -18,6 +18,7 @@
  */
 import { workerBootstrapSource } from './worker-source.js';
 import type { WorkerConfig } from './layout.js';
+import { isNode } from '../platform.js';
 
 const configs = new WeakMap<object, () => WorkerConfig>();
 const patched = new WeakSet<object>();
@@ -45,8 +46,6 @@ function patchWorkerClass(cls: unknown): void {
     return original.call(this, addConfig(msg), ...rest);
   };
 }
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 let browserBootstrap: string | null = null;
 function browserBootstrapUrl(): string {

@@ -268,9 +268,9 @@ export class EventLog {
     try {
       const u32 = this.view();
       const sink = this.sink;
-      if (end === this.logStart) {
-        // Nothing logged: no sink call.
-      } else if (sink.batch) sink.batch(u32, this.logStart >>> 2, end >>> 2);
+      // Nothing logged: no sink call.
+      if (end === this.logStart) return;
+      if (sink.batch) sink.batch(u32, this.logStart >>> 2, end >>> 2);
       else eachEvent(u32, this.logStart >>> 2, end >>> 2, (p, size, trace) => sink.alloc(p, size, trace), (p, trace) => sink.free(p, trace));
     } finally {
       this.g.pos.value = this.logStart;
