@@ -1,185 +1,183 @@
 /**
- * A run of objects allocated at strictly rising addresses, in creation order: (start, slot)
- * pairs in two parallel arrays, so the array is sorted by start and a free finds its object by
- * searching outwards from where the previous one was found (exact-index.ts says why).
+ * The run: objects allocated at strictly rising addresses into consecutive slots of the object
+ * table, so the run is a range of the table, [lo, hi), and the table's `start` column over that
+ * range is the run's sorted array of keys: a free finds its object by searching outwards from
+ * where the previous one was found (exact-index.ts says why), and the run costs no memory of its
+ * own (issue 15: it was 8 bytes an object, a fifth of the detector's memory on a parse tree).
  *
  * Invariants:
- * - keys[0, n) strictly increase. An entry whose object is gone is a tombstone (slot DEAD) and
- *   keeps its key, so the order stays searchable.
- * - A live entry's object may since have been dropped elsewhere (a scan's overlap check): a
- *   look-up accepts an entry only while its slot is allocated and still starts at the key.
- * - `live` counts entries not yet tombstoned; the run empties (reset) when it reaches 0.
- * Memory: 8 bytes an entry; capacity grows as the object table's.
+ * - The range and its counts are the table's (runLo, runHi, runMembers, runDead), so that every
+ *   release is counted, whoever makes it. A member is a slot of the range without F_FOREIGN.
+ *   Members' starts strictly rise with their slots, live or not: the table keeps the range's
+ *   slots: a member released keeps its start (a tombstone's key) and is not reused until the
+ *   range is let go (ObjectTable.releaseRun: by drain, or by the table when the last member
+ *   dies), when its dead slots become reusable and its foreign marks go.
+ * - A foreign slot (F_FOREIGN) is one the run stepped over to reach a slot the table handed out
+ *   (see reaches): an object live at that moment, indexed elsewhere (map, hash, unindexed).
+ *   Searches skip foreign slots; `foreign` counts them, and with none a search reads one column.
+ * - No slot of the range is on the table's free list or parked: the run steps only over live
+ *   slots, and released slots of the range are kept.
  */
 
-import { F_ALLOCATED } from './object-table.js';
+import { F_ALLOCATED, F_FOREIGN, type ObjectTable } from './object-table.js';
 import { mutableFields } from './v8-fields.js';
 
-const DEAD = 0xffffffff;
-/** Entries of the run's one large buffer (8 bytes each: 32 MiB). */
-const BIG_ENTRIES = 1 << 22;
+/** The most live slots the run steps over to reach the slot of an object it takes. */
+const GAP_MAX = 16;
 
 export class AddressRun {
-  private keys = new Uint32Array(1024);
-  private slots = new Uint32Array(1024);
-  private n = 0;
-  live = 0;
-  /** The most entries held at once since the arrays were allocated. */
-  private peak = 0;
-  /** Where the last look-up found its entry. */
+  /** Foreign slots in the range (stale once the range is let go: reset at the next first member). */
+  private foreign = 0;
+  private firstKey = 0;
+  private lastKey = 0;
+  /** Where the last look-up found its member. */
   private cursor = 0;
 
-  constructor() {
-    mutableFields(this, ['keys', 'slots', 'n', 'live', 'peak', 'cursor']);
+  constructor(private readonly t: ObjectTable) {
+    mutableFields(this, ['foreign', 'firstKey', 'lastKey', 'cursor']);
   }
 
-  /** Entries, tombstones included. */
-  get length(): number {
-    return this.n;
+  /** Live members. */
+  get live(): number {
+    return this.t.runMembers - this.t.runDead;
   }
 
-  /** Bytes written so far: the arrays' capacity beyond the most entries ever held is untouched. */
-  get bytes(): number {
-    return this.peak * 8;
+  /** Whether the run holds no slot, live or dead. */
+  get empty(): boolean {
+    return this.t.runMembers === 0;
   }
 
-  /** Whether start lies above every key (it may be appended). */
+  /** Whether start lies above every member's (an object there may join). */
   above(start: number): boolean {
-    return this.n === 0 || start > this.keys[this.n - 1];
+    return this.t.runMembers === 0 || start > this.lastKey;
   }
 
-  /** Appends (start, s); start must lie above every key (see above). */
+  /** Whether the object in slot s may join: the run is empty, or s follows it past live slots only. */
+  reaches(s: number): boolean {
+    const hi = this.t.runHi;
+    if (this.t.runMembers === 0 || s === hi) return true;
+    if (s < hi || s - hi > GAP_MAX) return false;
+    const flags = this.t.flags;
+    for (let g = hi; g < s; g++) if (!(flags[g] & F_ALLOCATED)) return false;
+    return true;
+  }
+
+  /** Appends the object in slot s starting at start (above() and reaches(s) hold). */
   append(start: number, s: number): void {
-    const n = this.n;
-    if (n === this.keys.length) this.grow();
-    this.keys[n] = start;
-    this.slots[n] = s;
-    this.n = n + 1;
-    if (n >= this.peak) this.peak = n + 1;
-    this.live++;
+    const t = this.t;
+    if (t.runMembers === 0) {
+      this.firstKey = start;
+      this.foreign = 0;
+      this.cursor = s;
+    } else if (s !== t.runHi) {
+      const flags = t.flags;
+      for (let g = t.runHi; g < s; g++) flags[g] |= F_FOREIGN;
+      this.foreign += s - t.runHi;
+    }
+    this.lastKey = start;
+    t.joinRun(s);
   }
 
-  /** Whether most entries are tombstones (a new run may start: see ExactIndex.add). */
+  /** Whether the dead members outnumber the live ones by more than n (see ExactIndex.add). */
+  deadPast(n: number): boolean {
+    const t = this.t;
+    return t.runDead > t.runMembers - t.runDead + n;
+  }
+
+  /** Whether most members are dead (a new run may start: see ExactIndex.add). */
   mostlyDead(): boolean {
-    return this.live * 8 < this.n;
-  }
-
-  private grow(): void {
-    // Steep and in one buffer, as the object table grows (nextCapacity says why): x8, then from
-    // 64K entries straight to 4M (32 MiB: always mapped fresh, committed only where written),
-    // then x4.
-    const len = this.keys.length;
-    const cap = len < 1 << 16 ? len * 8 : Math.max(BIG_ENTRIES, len * 4);
-    const buffer = new ArrayBuffer(cap * 8);
-    const keys = new Uint32Array(buffer, 0, cap);
-    keys.set(this.keys.subarray(0, this.n));
-    const slots = new Uint32Array(buffer, cap * 4, cap);
-    slots.set(this.slots.subarray(0, this.n));
-    this.keys = keys;
-    this.slots = slots;
+    const t = this.t;
+    return (t.runMembers - t.runDead) * 8 < t.runMembers;
   }
 
   /**
-   * Removes the live object starting at ptr and returns its slot, or -1. `start` and `flags` are
-   * the table's (see the invariants).
+   * The slot of the live member starting at ptr, or -1; the caller frees it (the table counts
+   * the release).
    */
-  take(ptr: number, start: Uint32Array, flags: Uint8Array): number {
-    if (this.live === 0) return -1;
-    const i = this.indexOf(ptr);
-    if (i < 0) return -1;
-    const s = this.slots[i];
-    if (s === DEAD) return -1;
-    this.slots[i] = DEAD;
-    this.live--;
-    this.cursor = i;
-    if (this.live === 0) this.reset();
-    return flags[s] & F_ALLOCATED && start[s] === ptr ? s : -1;
+  take(ptr: number): number {
+    const s = this.liveSlot(ptr);
+    if (s >= 0) this.cursor = s;
+    return s;
   }
 
-  /** The slot of the live object at ptr held by the run, or -1 (the run is unchanged). */
-  liveSlot(ptr: number, start: Uint32Array, flags: Uint8Array): number {
-    const i = this.indexOf(ptr);
-    if (i < 0) return -1;
-    const s = this.slots[i];
-    return s !== DEAD && flags[s] & F_ALLOCATED && start[s] === ptr ? s : -1;
+  /** The slot of the live member starting at ptr, or -1. */
+  liveSlot(ptr: number): number {
+    if (this.t.runDead === this.t.runMembers) return -1;
+    const s = this.indexOf(ptr);
+    return s >= 0 && this.t.flags[s] & F_ALLOCATED ? s : -1;
   }
 
-  /** The entry whose key is ptr, or -1: searched outwards from the cursor, then by halves. */
-  private indexOf(ptr: number): number {
-    const keys = this.keys;
-    const n = this.n;
-    if (n === 0 || ptr < keys[0] || ptr > keys[n - 1]) return -1;
-    let c = this.cursor < n ? this.cursor : n - 1;
-    let lo: number;
-    let hi: number;
-    if (keys[c] === ptr) return c;
-    if (keys[c] < ptr) {
-      // keys[lo] < ptr; find hi with keys[hi] >= ptr.
-      let step = 1;
-      lo = c;
-      hi = c + 1;
-      while (keys[hi] < ptr) {
-        lo = hi;
-        step *= 2;
-        hi = c + step < n ? c + step : n - 1;
-      }
-    } else {
-      // keys[hi] > ptr; find lo with keys[lo] <= ptr.
-      let step = 1;
-      hi = c;
-      lo = c - 1;
-      while (keys[lo] > ptr) {
-        hi = lo;
-        step *= 2;
-        lo = c - step > 0 ? c - step : 0;
-      }
-      if (keys[lo] === ptr) return lo;
-    }
-    // keys[lo] < ptr <= keys[hi]
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid] < ptr) lo = mid;
-      else hi = mid;
-    }
-    return keys[hi] === ptr ? hi : -1;
-  }
-
-  /** A scan dropped slot s (starting at start): its entry, if live, becomes a tombstone. */
-  forgetSlot(start: number, s: number): void {
-    const i = this.indexOf(start);
-    if (i >= 0 && this.slots[i] === s) {
-      this.slots[i] = DEAD;
-      this.live--;
-      if (this.live === 0) this.reset();
-    }
-  }
-
-  /** Calls visit with each live entry's slot in order, then empties the run. */
+  /** Calls visit with each live member's slot in order, then lets the range go. */
   drain(visit: (s: number) => void): void {
-    const slots = this.slots;
-    for (let i = 0, n = this.n; i < n; i++) if (slots[i] !== DEAD) visit(slots[i]);
-    this.reset();
+    const t = this.t;
+    if (t.runMembers === 0) return;
+    const flags = t.flags;
+    // Stops if visit released the last live member: the table let the range go then, and cleared
+    // the foreign marks that tell the members from the other objects of the range.
+    for (let s = t.runLo, hi = t.runHi; s < hi && t.runMembers !== 0; s++) {
+      if ((flags[s] & (F_ALLOCATED | F_FOREIGN)) === F_ALLOCATED) visit(s);
+    }
+    this.letGo();
   }
 
-  /** Empties the run (its arrays are kept for the next one). */
-  reset(): void {
-    this.n = 0;
-    this.live = 0;
-    this.cursor = 0;
+  /** Empties the run: the table lets its range go (a no-op when visit released the last member). */
+  letGo(): void {
+    if (this.t.runMembers !== 0) this.t.releaseRun();
   }
 
-  /** Empties the run and hands over the parts of its arrays in use (their pages are resident). */
-  takeArrays(): Uint32Array[] {
-    const parts = [this.keys.subarray(0, this.n), this.slots.subarray(0, this.n)];
-    this.clear();
-    return parts;
+  /** The first member at or after slot s, or runHi. */
+  private member(s: number): number {
+    if (this.foreign === 0) return s;
+    const flags = this.t.flags;
+    const hi = this.t.runHi;
+    while (s < hi && flags[s] & F_FOREIGN) s++;
+    return s;
   }
 
-  /** Empties the run and releases its arrays. */
-  clear(): void {
-    this.reset();
-    this.peak = 0;
-    this.keys = new Uint32Array(16);
-    this.slots = new Uint32Array(16);
+  /** Whether no member at or after slot s starts below ptr (the search's monotone test). */
+  private reached(s: number, ptr: number): boolean {
+    const m = this.member(s);
+    return m >= this.t.runHi || this.t.start[m] >= ptr;
+  }
+
+  /**
+   * The member whose start is ptr, or -1: the first slot s with reached(s, ptr) is found by
+   * galloping outwards from the cursor, then by halves.
+   */
+  private indexOf(ptr: number): number {
+    if (ptr < this.firstKey || ptr > this.lastKey) return -1;
+    const lo = this.t.runLo;
+    const hi = this.t.runHi;
+    const c = this.cursor >= lo && this.cursor < hi ? this.cursor : hi - 1;
+    // Invariant below: reached(b) and not reached(a); a = lo - 1 and b = hi stand for the ends.
+    let a: number;
+    let b: number;
+    let step = 1;
+    if (this.reached(c, ptr)) {
+      b = c;
+      a = c - 1;
+      while (a >= lo && this.reached(a, ptr)) {
+        b = a;
+        step *= 2;
+        a = c - step;
+      }
+      if (a < lo) a = lo - 1;
+    } else {
+      a = c;
+      b = c + 1;
+      while (b < hi && !this.reached(b, ptr)) {
+        a = b;
+        step *= 2;
+        b = c + step;
+      }
+      if (b > hi) b = hi;
+    }
+    while (b - a > 1) {
+      const mid = (a + b) >>> 1;
+      if (this.reached(mid, ptr)) b = mid;
+      else a = mid;
+    }
+    const m = this.member(b);
+    return m < hi && this.t.start[m] === ptr ? m : -1;
   }
 }

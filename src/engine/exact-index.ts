@@ -2,8 +2,8 @@
  * The exact-start index: pointer -> slot for the operations kmemleak does by a block's own
  * address (free, free_part, annotations). Four parts, each object in exactly one of them:
  *
- *   run        objects allocated at rising addresses, in creation order: a sorted array of
- *              (start, slot), searched from a cursor (address-run.ts)
+ *   run        objects allocated at rising addresses into consecutive slots: a range of the
+ *              object table, whose starts are sorted, searched from a cursor (address-run.ts)
  *   map        other objects in the 16 MiB-aligned window of addresses of the first of them
  *              (a wasm heap's first 16 MiB): slot + 1 per 16-byte granule, one object a granule
  *   unindexed  other objects created since the last sync, in creation order (slot ids)
@@ -14,7 +14,7 @@
  * next free, and a hash probe and backward shift at its own free; most of that code runs before
  * V8 has optimised it (a run reaches the engine with a few hundred thousand such events), and
  * compiling it was most of the engine's CPU there. The map is one store and one load. It covers
- * 16 MiB of addresses (4 MiB, committed only where objects lie); a heap past it, or a second
+ * 16 MiB of addresses (4 MiB, committed only where objects lie: see mapPages); a heap past it, or a second
  * object starting in the same granule (an allocator packing blocks closer than 16 bytes), takes
  * the other parts.
  *
@@ -22,7 +22,10 @@
  * heap's top chunk is carved in order) and frees it in or near that order (a parse tree, an
  * interpreter's sweep). In the hash each of those objects cost an insert and a remove, each a
  * cache miss in a table of megabytes (~90 ns each at 1.5M objects); in the run, an append and a
- * search that starts where the last one ended, in lines already in cache.
+ * search that starts where the last one ended, in lines already in cache. Since the sixth
+ * session the run is a range of the table's own slots (no memory of its own): the table hands
+ * out slots in rising order while a structure is built (fresh ones, or a drained run's, which it
+ * hands back from the bottom up).
  *
  * Invariants:
  * - Allocation and free do not sync: every other operation (annotations, free_part, dump,
@@ -40,13 +43,13 @@
  *   appends, above every start it holds, rarely probe the hash). A duplicate found there is
  *   dropped at once (the newer object, with the warning); duplicates within the hash and
  *   `unindexed` are found when they meet at a sync, and any left at a scan by its snapshot.
- * - An entry of `unindexed` or of the run whose slot was dropped by a scan is skipped (slot not
- *   live, or live with another start); the owner tells the run (drop) so that no live entry of
- *   the run names a slot that the table reuses.
+ * - An entry of `unindexed` whose slot was dropped by a scan is skipped (GONE); the owner tells
+ *   the index (drop), so that the run's count of live objects stays exact and no entry of
+ *   `unindexed` names a slot that the table reuses.
  */
 
 import { AddressRun } from './address-run.js';
-import { F_ALLOCATED, MAX_SLOTS, type ObjectTable } from './object-table.js';
+import { F_ALLOCATED, type ObjectTable } from './object-table.js';
 import { PtrHash } from './ptr-hash.js';
 import { mutableFields } from './v8-fields.js';
 
@@ -60,13 +63,24 @@ const UNINDEXED_MAX = 1 << 20;
  */
 const PERIOD = 4096;
 /**
- * The run holds at most this many entries (the table's own limit). It was capped at 4M, since
- * at 10M live objects that never die (bench/memory.mjs's graph) the run takes 8 bytes an object
- * where a hash at load 3/4 takes 5.3; but the hash's load varies (its 6M objects past the cap
- * took 64 MiB, 10.7 bytes each) and each insert there is a cache miss (~90 ns), an append to the
- * run is not: uncapped, 10M objects cost 80 MiB in the run, not 32 + 64 in run and hash.
+ * A run blocked (the next object lies below its last, or its slot does not follow) is drained and
+ * a new one started when it holds fewer live objects than this: a buffer grown to the heap's top
+ * before a parse tree was built below it kept the first round of bench/workloads/json.c out of
+ * the run, in the map (whose pages, once touched, stay resident: 3.7 MiB of JSON's peak).
  */
-const RUN_MAX = MAX_SLOTS;
+const FEW = 16;
+/**
+ * ... after this many allocations in a row rose without joining it. Not at the first: where
+ * allocations land at random (churn) a small run would be drained and restarted at nearly every
+ * one of them.
+ */
+const MISSED = 64;
+/**
+ * The run is drained when its dead objects outnumber its live ones by more than this: their slots
+ * are kept from reuse while the run lasts (address-run.ts), so a run that grows while objects
+ * behind it die (allocations that keep rising though blocks are freed) would grow the table.
+ */
+const DEAD_MAX = 4096;
 /** An entry of `unindexed` whose object a scan dropped. */
 const GONE = 0xffffffff;
 const BREAK_SHIFT = 6;
@@ -74,6 +88,14 @@ const BREAK_SHIFT = 6;
 const MAP_WINDOW = 1 << 24;
 /** Bytes per map entry's granule (log2): dlmalloc's chunks are at least 16 bytes apart. */
 const GRANULE_SHIFT = 4;
+/** Map entries per page of the map (log2): 4 KiB of entries. */
+const MAP_PAGE_SHIFT = 10;
+
+function bitCount(w: number): number {
+  let n = 0;
+  for (let v = w >>> 0; v !== 0; v &= v - 1) n++;
+  return n;
+}
 
 export interface IndexEvents {
   /** The object in slot `dropped` starts where live object `kept` does: it was released. */
@@ -84,11 +106,13 @@ export interface IndexEvents {
 
 export class ExactIndex {
   private readonly hash: PtrHash;
-  private readonly run = new AddressRun();
+  private readonly run: AddressRun;
   private unindexed = new Uint32Array(1024);
   private nUnindexed = 0;
   private runOn = true;
   private lastStart = 0;
+  /** Allocations in a row that rose but could not join the run. */
+  private missed = 0;
   private breaks = 0;
   private allocs = 0;
   /** One bit per 4 KiB page: an object of the page went to `unindexed` or the hash. */
@@ -101,19 +125,26 @@ export class ExactIndex {
   /** slot + 1 per granule of [mapBase, mapBase + MAP_WINDOW); empty until the first object. */
   private map = new Int32Array(0);
   private mapBase = 0;
-  /** The lowest and highest granules written since the map was made (its pages in use). */
-  private mapLo = 0;
-  private mapHi = 0;
+  /**
+   * One bit per 4 KiB page of the map (1024 granules): an entry of the page was written since
+   * the map was made. The map's other pages are neither written nor read: on some kernels (this
+   * project's benchmark machine) a read of a fresh page commits it as a write does, and the
+   * duplicate check of every object added (mapped) read the map at the object's granule: a
+   * parse tree built in the run committed the whole 4 MiB (JSON's peak, issue 15).
+   */
+  private mapPages = new Int32Array(MAP_WINDOW >>> (GRANULE_SHIFT + MAP_PAGE_SHIFT + 5));
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
-    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase', 'mapLo', 'mapHi']);
+    this.run = new AddressRun(t);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'missed', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase']);
   }
 
   get bytes(): number {
-    // The map's 4 MiB are address space: count the span of granules written.
-    const map = this.map.length === 0 ? 0 : 4 * (this.mapHi - this.mapLo + 1);
-    return this.hash.bytes + this.run.bytes + this.unindexed.byteLength + map;
+    // The map's 4 MiB are address space: count the pages written.
+    let map = 0;
+    if (this.map.length !== 0) for (const w of this.mapPages) map += bitCount(w) << 12;
+    return this.hash.bytes + this.unindexed.byteLength + map;
   }
 
   /** Whether the hash is at its largest and full (no object can be created). */
@@ -125,24 +156,34 @@ export class ExactIndex {
   add(s: number): boolean {
     if (this.lent) this.restore(s);
     const start = this.t.start[s];
+    const rising = start > this.lastStart;
     this.judge(start);
     if (this.runOn) {
-      if ((!this.run.above(start) || this.run.length >= RUN_MAX) && this.run.mostlyDead()) {
-        // A new run where the last one is mostly freed: its live objects go to the map or the hash.
+      let joins = this.run.above(start) && this.run.reaches(s);
+      this.missed = joins ? 0 : rising ? this.missed + 1 : 0;
+      if (joins ? this.run.deadPast(DEAD_MAX) : this.run.mostlyDead() || (this.run.live < FEW && this.missed >= MISSED)) {
+        // A new run where the last one is mostly freed, holds a few objects only while objects
+        // rise below it (a buffer that grew to the heap's top while a structure was built below
+        // it), or keeps too many dead slots from reuse: its live objects go to the map or the hash.
         this.run.drain(this.rehome);
+        joins = true;
       }
-      if (this.run.above(start) && this.run.length < RUN_MAX) {
+      if (joins) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
         const inMap = this.mapped(start);
         if (inMap >= 0) {
           this.dropDuplicate(s, inMap);
           return true;
         }
-        this.run.append(start, s);
-        return true;
+        // Checked again: the look-up in the hash may have dropped a duplicate in a slot the run
+        // was to step over (a dead slot on the free list must not enter the run's range).
+        if (this.run.reaches(s)) {
+          this.run.append(start, s);
+          return true;
+        }
       }
     }
-    const older = this.run.live > 0 ? this.run.liveSlot(start, this.t.start, this.t.flags) : -1;
+    const older = this.run.liveSlot(start);
     if (older >= 0) {
       this.dropDuplicate(s, older);
       return true;
@@ -173,8 +214,12 @@ export class ExactIndex {
   private openMap(start: number): void {
     this.mapBase = (start - (start % MAP_WINDOW)) >>> 0;
     this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
-    this.mapLo = MAP_WINDOW >>> GRANULE_SHIFT;
-    this.mapHi = 0;
+    this.mapPages.fill(0);
+  }
+
+  /** Whether an entry of granule g's page of the map was ever written (else it holds 0). */
+  private pageWritten(g: number): boolean {
+    return (this.mapPages[g >>> (MAP_PAGE_SHIFT + 5)] & (1 << ((g >>> MAP_PAGE_SHIFT) & 31))) !== 0;
   }
 
   /** The granule of `start` in the map's window (the map made at first use), or -1 outside it. */
@@ -186,14 +231,14 @@ export class ExactIndex {
 
   /** The live object that entry g names (it starts in granule g), or -1: the granule is free. */
   private occupant(g: number): number {
+    if (!this.pageWritten(g)) return -1;
     const e = this.map[g] - 1;
     return e >= 0 && this.validEntry(e, g) ? e : -1;
   }
 
   private putMap(g: number, s: number): void {
     this.map[g] = s + 1;
-    if (g < this.mapLo) this.mapLo = g;
-    if (g > this.mapHi) this.mapHi = g;
+    this.mapPages[g >>> (MAP_PAGE_SHIFT + 5)] |= 1 << ((g >>> MAP_PAGE_SHIFT) & 31);
   }
 
   /** Whether slot e is live and starts in granule g of the map's window. */
@@ -206,7 +251,7 @@ export class ExactIndex {
   private mapped(ptr: number): number {
     if (this.map.length === 0) return -1;
     const d = (ptr - this.mapBase) >>> 0;
-    if (d >= MAP_WINDOW) return -1;
+    if (d >= MAP_WINDOW || !this.pageWritten(d >>> GRANULE_SHIFT)) return -1;
     const e = this.map[d >>> GRANULE_SHIFT] - 1;
     return e >= 0 && this.t.start[e] === ptr && (this.t.flags[e] & F_ALLOCATED) !== 0 ? e : -1;
   }
@@ -251,7 +296,7 @@ export class ExactIndex {
     this.breaks = 0;
     // Off: its live objects wait for the hash, or every allocation and free would search the run
     // too (an interpreter's long-lived objects, allocated while the heap was rising).
-    if (!this.runOn && this.run.live > 0) this.run.drain(this.rehome);
+    if (!this.runOn && !this.run.empty) this.run.drain(this.rehome);
   }
 
   /**
@@ -286,10 +331,7 @@ export class ExactIndex {
   sync(): boolean {
     if (this.lent) this.restore();
     if (!this.syncUnindexed()) return false;
-    if (this.run.live === 0) {
-      this.run.reset();
-      return true;
-    }
+    if (this.run.empty) return true;
     this.hash.reserve(this.run.live);
     let ok = true;
     this.run.drain((s) => {
@@ -343,7 +385,7 @@ export class ExactIndex {
   takeFree(ptr: number): number {
     if (this.lent) this.restore();
     if (this.run.live > 0) {
-      const s = this.run.take(ptr, this.t.start, this.t.flags);
+      const s = this.run.take(ptr);
       if (s >= 0) return s;
     }
     const m = this.unmap(ptr);
@@ -388,20 +430,20 @@ export class ExactIndex {
     if (this.lent) this.restore();
     if (this.mapped(start) === s) this.unmap(start);
     if (this.hash.find(start) === s) this.hash.remove(start);
-    this.run.forgetSlot(start, s);
     // Not left in `unindexed`, where the slot, once reused, would be indexed a second time.
     const pending = this.unindexed;
     for (let i = 0; i < this.nUnindexed; i++) if (pending[i] === s) pending[i] = GONE;
   }
 
   /**
-   * The exit scan's scratch (issue 12, peak memory): hands over the memory of the hash and of the
-   * run (the parts in use: resident pages) and forgets every object. The next operation that
+   * The exit scan's scratch (issue 12, peak memory): hands over the memory of the hash (the part
+   * in use: resident pages) and forgets every object. The next operation that
    * needs the index first puts every live object of the table back (restore).
    */
   lend(): Uint32Array[] {
     if (this.lent) return [];
-    const parts = [this.hash.take(), ...this.run.takeArrays()];
+    this.run.letGo();
+    const parts = [this.hash.take()];
     // Not lent: its resident pages are scattered over 4 MiB. Dropped, and made again at next use.
     this.map = new Int32Array(0);
     this.nUnindexed = 0;
@@ -423,7 +465,7 @@ export class ExactIndex {
   clear(): void {
     this.lent = false;
     this.hash.clear();
-    this.run.clear();
+    this.run.letGo();
     this.forgetHashedPages();
     this.nUnindexed = 0;
     this.unindexed = new Uint32Array(16);

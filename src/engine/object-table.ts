@@ -17,6 +17,9 @@
  * - An object's checksum (checksumOf) is kept only while `flags[s] & F_CSUM_VALID`, outside the
  *   slot buffer (slot-checksums.ts: few objects have one).
  * - An object's creation time (jiffies) and context are its epoch's (epochs.ts), found by `seq`.
+ * - Slots in [runLo, runHi) belong to the exact-start index's run (address-run.ts): released,
+ *   they keep their start and F_FOREIGN and are not reused (not on the free list, not parked)
+ *   until the range is let go (releaseRun): by the run, or here when its last member dies.
  * Metadata per slot: 19 bytes (start, size, trace, seq: 4 each; minCount, count, flags: 1 each),
  * plus the checksums of objects scans saw white and the epochs (a few bytes per change of
  * millisecond or context). Capacity grows x8 (nextCapacity: the slack is address space, not
@@ -35,6 +38,8 @@ export const F_NO_SCAN = 4;
 export const F_HAS_AREAS = 8;
 /** Internal: the object has a computed CRC (checksumOf; kmemleak's initial checksum 0 is "none yet"). */
 export const F_CSUM_VALID = 16;
+/** Internal: a slot the exact-start index's run stepped over (address-run.ts); kept while in its range. */
+export const F_FOREIGN = 32;
 /** The flag bits kmemleak itself defines (printed by dump=). */
 export const F_PUBLIC = F_ALLOCATED | F_REPORTED | F_NO_SCAN;
 
@@ -80,6 +85,12 @@ export class ObjectTable {
   /** Next creation sequence number (mod 2^32). */
   nextSeq = 0;
   private freeHead = -1;
+  /** The run's range (see the invariants): released slots there are kept. */
+  runLo = 0;
+  runHi = 0;
+  /** The run's members (its slots without F_FOREIGN), and how many of them are dead. */
+  runMembers = 0;
+  runDead = 0;
   deferring = false;
   private parked: number[] = [];
   /** Scan areas: slot -> [offset, length, offset, length, ...]. Rare, so a side map. */
@@ -87,7 +98,7 @@ export class ObjectTable {
 
   constructor(initialCapacity = INITIAL_CAPACITY) {
     this.grow(Math.max(16, initialCapacity));
-    mutableFields(this, ['capacity', 'hi', 'live', 'nextSeq', 'freeHead', 'deferring']);
+    mutableFields(this, ['capacity', 'hi', 'live', 'nextSeq', 'freeHead', 'runLo', 'runHi', 'runMembers', 'runDead', 'deferring']);
   }
 
   /** Bytes of metadata in use (slots ever handed out), for the benchmark's per-object figure. */
@@ -209,15 +220,58 @@ export class ObjectTable {
     });
   }
 
-  /** Marks a slot dead; it returns to the free list now, or when the running scan ends. */
+  /**
+   * Marks a slot dead; it returns to the free list now, when the running scan ends, or (a slot of
+   * the run's range) when the run lets the range go.
+   */
   release(s: number): void {
-    if (this.flags[s] & F_HAS_AREAS) this.areas.delete(s);
-    if (this.flags[s] & F_CSUM_VALID) this.sums.delete(s);
-    this.flags[s] = 0;
+    const f = this.flags[s];
+    if (f & F_HAS_AREAS) this.areas.delete(s);
+    if (f & F_CSUM_VALID) this.sums.delete(s);
     this.count[s] = COUNT_NONE;
     this.live--;
+    if (s >= this.runLo && s < this.runHi) {
+      this.flags[s] = f & F_FOREIGN;
+      // The run's last member died: its range goes now, with this slot dead in it (the next
+      // run's slots then follow each other from the range's bottom).
+      if (!(f & F_FOREIGN) && ++this.runDead === this.runMembers) this.releaseRun();
+      return;
+    }
+    this.flags[s] = 0;
+    this.letGo(s);
+  }
+
+  /** A dead slot becomes reusable: now, or when the running scan ends. */
+  private letGo(s: number): void {
     if (this.deferring) this.parked.push(s);
     else this.pushFree(s);
+  }
+
+  /** The run took slot s, after stepping over the live slots from its end up to s. */
+  joinRun(s: number): void {
+    if (this.runMembers === 0) this.runLo = s;
+    this.runHi = s + 1;
+    this.runMembers++;
+  }
+
+  /**
+   * The run lets its range go: its dead slots become reusable, pushed from the top down so that
+   * the free list hands them out in rising order (the next run's slots follow each other), and
+   * its foreign marks go.
+   */
+  releaseRun(): void {
+    const flags = this.flags;
+    const lo = this.runLo;
+    for (let s = this.runHi - 1; s >= lo; s--) {
+      const f = flags[s];
+      if (f & F_ALLOCATED) flags[s] = f & ~F_FOREIGN;
+      else {
+        flags[s] = 0;
+        this.letGo(s);
+      }
+    }
+    this.runLo = this.runHi = 0;
+    this.runMembers = this.runDead = 0;
   }
 
   private pushFree(s: number): void {
@@ -276,6 +330,8 @@ export class ObjectTable {
     this.hi = 0;
     this.live = 0;
     this.freeHead = -1;
+    this.runLo = this.runHi = 0;
+    this.runMembers = this.runDead = 0;
     this.parked.length = 0;
     this.areas.clear();
   }

@@ -89,9 +89,40 @@ test('a structure allocated at rising addresses and freed in order, twice, never
       t.release(slots[i]!);
     }
   }
-  // The hash stayed at its initial size: 256 buckets of 4 bytes (the run has written at most
-  // 10000 entries of 8 bytes, `unindexed` has its initial 1024 of 4).
-  expect(x.bytes - 8 * 10000 - 4 * 1024).toBe(4 * 256);
+  // The hash stayed at its initial size: 256 buckets of 4 bytes (`unindexed` has its initial
+  // 1024 of 4; the run is a range of the table's slots and has no memory of its own).
+  expect(x.bytes - 4 * 1024).toBe(4 * 256);
+  // The second round's run took the first round's slots again, in rising order.
+  expect(t.hi).toBe(10000);
+});
+
+test('a run blocked by a few objects high up restarts below them (the map stays empty)', () => {
+  const { t, x } = setup();
+  // A buffer at the heap's top, then a tree built below it, freed, built again.
+  x.add(t.create(0x800000, 4096, 1, 0, 0, 0));
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 5000; i++) x.add(t.create(0x10000 + i * 32, 24, 1, 0, 0, 0));
+    for (let i = 0; i < 5000; i++) t.release(x.takeFree(0x10000 + i * 32));
+  }
+  // Neither the hash nor the map took the tree: the map holds the buffer and the first objects
+  // built below it (64 in a row must miss the run before it is restarted): a few pages of the map.
+  expect(x.bytes - 4 * 1024 - 4 * 256).toBeLessThanOrEqual(3 * 4096);
+  expect(t.hi).toBeLessThanOrEqual(5002);
+});
+
+test('a run that keeps rising while its objects die does not grow the table', () => {
+  const { t, x } = setup();
+  const kept: [number, number][] = [];
+  for (let i = 0; i < 50000; i++) {
+    const ptr = 0x1000 + i * 16;
+    const s = t.create(ptr, 8, 1, 0, 0, 0);
+    x.add(s);
+    if (i % 97 === 0) kept.push([ptr, s]);
+    else t.release(x.takeFree(ptr));
+  }
+  // Dead slots are kept from reuse while their run lasts; the run is drained past 4096 of them.
+  expect(t.hi).toBeLessThan(2 * kept.length + 4096 + 64);
+  for (const [ptr, s] of kept) expect(x.takeFree(ptr)).toBe(s);
 });
 
 test('blocks at random addresses in a small heap, freed at random, never touch the hash', () => {
@@ -144,4 +175,34 @@ test('objects drained from the run when allocations stop rising are still found,
     t.release(s);
   }
   expect(t.live).toBe(0);
+});
+
+test('objects out of order between rising ones (slots the run steps over) are found, in any order', () => {
+  const { t, x } = setup();
+  let r = 99;
+  const rand = (n: number): number => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (let round = 0; round < 3; round++) {
+    const live = new Map<number, number>();
+    for (let i = 0; i < 4000; i++) {
+      // Rising objects, and every third step one below them (a reused chunk): it takes the slot
+      // the run would have taken next, and the run steps over it.
+      const ptr = i % 3 === 2 ? 0x100 * (1 + rand(0x300)) + 8 : 0x100000 + i * 32;
+      if (live.has(ptr)) continue;
+      const s = t.create(ptr, 16, 1, 0, 0, 0);
+      x.add(s);
+      live.set(ptr, s);
+    }
+    const ptrs = [...live.keys()];
+    for (let i = ptrs.length - 1; i > 0; i--) {
+      const j = rand(i + 1);
+      [ptrs[i], ptrs[j]] = [ptrs[j]!, ptrs[i]!];
+    }
+    for (const ptr of ptrs) {
+      expect(x.takeFree(ptr)).toBe(live.get(ptr));
+      t.release(live.get(ptr)!);
+    }
+    expect(t.live).toBe(0);
+  }
+  // Each round reused the slots of the one before.
+  expect(t.hi).toBeLessThanOrEqual(4000);
 });
