@@ -149,6 +149,13 @@ export class AddressRun {
     const lo = this.t.runLo;
     const hi = this.t.runHi;
     const c = this.cursor >= lo && this.cursor < hi ? this.cursor : hi - 1;
+    // Frees near the previous one first (a parse tree freed as it was built: json's frees are
+    // the next slot's, two on or one back 71% of the time).
+    const start = this.t.start;
+    const flags = this.t.flags;
+    if (c + 1 < hi && start[c + 1] === ptr && !(flags[c + 1] & F_FOREIGN)) return c + 1;
+    if (c + 2 < hi && start[c + 2] === ptr && !(flags[c + 2] & F_FOREIGN)) return c + 2;
+    if (c > lo && start[c - 1] === ptr && !(flags[c - 1] & F_FOREIGN)) return c - 1;
     // Invariant below: reached(b) and not reached(a); a = lo - 1 and b = hi stand for the ends.
     let a: number;
     let b: number;
