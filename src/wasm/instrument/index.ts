@@ -48,7 +48,7 @@
  *     wrapperOf(newIndex) -> the allocator entry a wrapper stands for, or null.
  *     contextOf(callSiteOffsets) -> the context value a wrapper sees after that chain of original
  *                       call-site offsets (outermost first), for tests and tools.
- *     stats             { instrumentedFunctions, instrumentedCallSites, entryTrampolines, spillSites, offsetSegments }
+ *     stats             { instrumentedFunctions, instrumentedCallSites, entryTrampolines, spillSites, spilledLocals, offsetSegments }
  *     warnings          non-fatal remarks (malformed name section, ...)
  *
  * Why: see rewrite.ts (our own rewriter keeps code offsets exact), wrappers.ts (hook contract),
@@ -100,7 +100,7 @@ export interface Instrumented {
   newFunction(originalIndex: number): number;
   wrapperOf(newIndex: number): InstrumentedAllocator | null;
   contextOf(callSiteOffsets: number[]): bigint;
-  stats: { instrumentedFunctions: number; instrumentedCallSites: number; entryTrampolines: number; spillSites: number; offsetSegments: number };
+  stats: { instrumentedFunctions: number; instrumentedCallSites: number; entryTrampolines: number; spillSites: number; spilledLocals: number; offsetSegments: number };
   warnings: string[];
 }
 
@@ -134,6 +134,7 @@ export function instrument(original: Uint8Array, opts: InstrumentOptions = {}): 
       instrumentedCallSites: res.instrumentedCallSites,
       entryTrampolines: res.trampolines,
       spillSites: res.spillSites,
+      spilledLocals: res.spilledLocals,
       offsetSegments: res.map.segments,
     },
     warnings: [...m.warnings],

@@ -82,6 +82,8 @@ export interface RewriteResult {
   instrumentedCallSites: number;
   /** Calls with their caller's locals spilled around them (spill.ts). */
   spillSites: number;
+  /** Locals stored over all spill sites (only those live after the call: liveness.ts). */
+  spilledLocals: number;
   depthGlobal: number;
   ctxGlobal: number;
 }
@@ -183,12 +185,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
       if (any) spillOf.set(f, new FunctionSpill(plan.spills, m, f));
     }
   }
-  const helperCounts = [...new Set([...spillOf.values()].map((sp) => sp.locals.length))]
+  const helperCounts = [...new Set([...spillOf.values()].flatMap((sp) => sp.siteLocals.map((l) => l.length)))]
     .filter((n) => n > 0 && n <= MAX_SPILL_HELPER_PARAMS).sort((a, b) => a - b);
   const firstSpillHelper = (fast ? knownFunction : resetFunction) + 1;
   const spillHelpers = new Map(helperCounts.map((n, j) => [n, firstSpillHelper + j]));
   const spillHelperTypes = helperCounts.map((n) => typeOf(new Array<number>(n).fill(I32), []));
-  for (const sp of spillOf.values()) sp.helper = spillHelpers.get(sp.locals.length) ?? -1;
+  for (const sp of spillOf.values()) sp.helpers = spillHelpers;
   const exportTarget = (f: number): number => {
     const t = ref(f);
     return trampolineOf.get(t) ?? t;
@@ -226,6 +228,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
   let instrumentedFunctions = 0;
   let instrumentedCallSites = 0;
   let spillSites = 0;
+  let spilledLocals = 0;
   let exportNames: RewriteResult['exports'] = {
     memory: 'memory', stackPointer: null, depth: EXPORT_DEPTH, context: null, reset: EXPORT_RESET, eventLog: null,
   };
@@ -492,12 +495,13 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u8(0x24); body.u32(ctxGlobal);
           sites++;
         }
-        const spillHere = spill !== null && spill.isSite(m, ins);
-        if (spillHere) {
+        const spillSite = spill === null ? -1 : spill.siteAt(ins.start);
+        if (spillSite >= 0) {
           flush(ins.start);
           bodyMap.inserted(body.len, ins.start);
-          spill!.save(body);
+          spill!.save(body, spillSite);
           spillSites++;
+          spilledLocals += spill!.siteLocals[spillSite]!.length;
         }
         if (isCall || op === 0xd2) {
           const target = isCall && isWrapped ? shift(ins.index) : ref(ins.index);
@@ -507,12 +511,12 @@ export function rewrite(plan: RewritePlan): RewriteResult {
           body.u32Padded(target, ins.end - ins.immStart);
           from = ins.end;
         }
-        if (spillHere) {
+        if (spillSite >= 0) {
           // The restore precedes the next instruction and stands for it (the call keeps its own
           // offset: a frame stopped in the callee reads as the call).
           flush(ins.end);
           bodyMap.inserted(body.len, ins.end);
-          spill!.restore(body);
+          spill!.restore(body, spillSite);
         }
       }
       flush(b.end);
@@ -657,6 +661,7 @@ export function rewrite(plan: RewritePlan): RewriteResult {
     instrumentedFunctions,
     instrumentedCallSites,
     spillSites,
+    spilledLocals,
     depthGlobal,
     ctxGlobal,
   };

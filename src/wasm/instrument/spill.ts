@@ -11,25 +11,29 @@
  * there (bench/RESULTS.md, "Live locals").
  *
  * The code around such a call (`call` or `call_indirect`; a tail call leaves no frame to keep):
- *   before: SP -= S; for each i32 local j (params included): i32.store [SP + 4j] = local
+ *   before: SP -= S; for the k-th i32 local live after the call (params included; liveness.ts):
+ *           i32.store [SP + 4k] = local
  *   after:  SP += S
  * where `before` is a call of the spill helper for that many locals, with the locals as its
  * arguments (one function per count, spillHelperBody): a site then costs 2 bytes a local, not ~7,
  * and V8's optimising compiler one call instead of a load and a store per local (sqlite: 9,402
  * sites; inline, its largest function tripled and took TurboFan 1.3 s and 20 MB:
- * bench/RESULTS.md, "Fixed costs"). A function with more than MAX_SPILL_HELPER_PARAMS locals
+ * bench/RESULTS.md, "Fixed costs"). A site with more than MAX_SPILL_HELPER_PARAMS live locals
  * stores them inline.
  * with SP the shadow-stack pointer global and S the slot size rounded up to 16 (the ABI's stack
- * alignment). The callee's own frame goes below the slot. The arguments already on the operand
+ * alignment), per site; a site with no live i32 local has no spill code. The callee's own frame
+ * goes below the slot. The arguments already on the operand
  * stack are not touched: the inserted code pushes and pops only its own values. A callee that
  * never returns (proc_exit) leaves the slot in place, which is the point: the exit scan reads the
  * stack pointer inside proc_exit.
  *
  * Which calls: a function reaches a target through direct calls, or through a call_indirect
  * whose type (compared by signature) is the type of a table function that reaches one; computed
- * to a fixed point. Every i32 local is stored, live or not (no liveness analysis): a dead local
- * still holding an old pointer can hide a leak at that moment, as a stale register can for
- * LeakSanitizer.
+ * to a fixed point. Which locals: the i32 locals live right after the call (some path reads them
+ * before writing them; liveness.ts), all of them where the analysis is unsure. A dead local can
+ * never be read again, so a block it alone references is unreachable for the program: reporting
+ * it is right (LeakSanitizer may miss it, in a stale register). Storing only the live ones cuts
+ * sqlite's spill work: bench/RESULTS.md, "Spill liveness".
  *
  * Invariants: nothing is inserted when the module has no stack pointer or no target import; the
  * program's results, memory outside its own free stack space, and control flow are unchanged.
@@ -38,6 +42,7 @@ import {
   type WasmModule, type CallGraph, type FuncType, ByteWriter, Instr, I32, canReach, funcType, funcTypeIndex,
   functionCount, walkInstructions, KIND_FUNC,
 } from '../binary/index.js';
+import { isLive, liveAtSites } from './liveness.js';
 
 /** The imports a scan can happen inside: the exit, the waits, and the program's own scan call. */
 export const SPILL_TARGETS: Record<string, readonly string[]> = {
@@ -111,7 +116,7 @@ export function planSpills(m: WasmModule, g: CallGraph, stackPointerGlobal: numb
 
 /**
  * The most i32 locals a spill helper takes as arguments (V8's limit on a wasm function's
- * parameters); a function with more stores them inline.
+ * parameters); a site with more live ones stores them inline.
  */
 export const MAX_SPILL_HELPER_PARAMS = 1000;
 
@@ -140,57 +145,84 @@ export function spillHelperBody(n: number, stackPointerGlobal: number): Uint8Arr
   return w.result();
 }
 
-/** Spill code for one function: its i32 locals (params first), and the slot they take. */
+/**
+ * Spill code for one function: its spill sites, each with the i32 locals live right after its
+ * call (liveness.ts; all of them where the analysis is unsure), and the slot they take. A site
+ * with no live i32 local is not a site.
+ */
 export class FunctionSpill {
-  readonly locals: number[] = [];
-  readonly slot: number;
-  /** The spill helper for this many locals (rewrite.ts adds it), or -1: the stores inline. */
-  helper = -1;
+  /** Each site's live i32 locals, in local order (params first). */
+  readonly siteLocals: number[][] = [];
+  /** Spill helpers by local count (rewrite.ts adds them); a count without one stores inline. */
+  helpers: ReadonlyMap<number, number> = new Map();
+  /** Site number by the call's offset (ins.start). */
+  private readonly siteOf = new Map<number, number>();
 
   constructor(private readonly plan: SpillPlan, m: WasmModule, f: number) {
     const t = funcType(m, f);
     const params = t?.params ?? [];
-    params.forEach((p, i) => { if (p === I32) this.locals.push(i); });
+    const i32: number[] = [];
+    params.forEach((p, i) => { if (p === I32) i32.push(i); });
     const body = m.bodies[f - m.importedFuncCount];
     let next = params.length;
     for (const group of body?.locals ?? []) {
-      for (let i = 0; i < group.count; i++, next++) if (group.type === I32) this.locals.push(next);
+      for (let i = 0; i < group.count; i++, next++) if (group.type === I32) i32.push(next);
     }
-    this.slot = slotBytes(this.locals.length);
+    if (i32.length === 0 || !body) return;
+    const isSite = (ins: Instr): boolean => this.isCallToSpillAround(m, ins);
+    const l = liveAtSites(m.bytes, body.codeStart, body.end, next, isSite);
+    if (l === null) {
+      // Unsure: every i32 local at every site, as before the analysis.
+      walkInstructions(m.bytes, body.codeStart, body.end, (ins) => { if (isSite(ins)) this.addSite(ins.start, i32); }, false);
+      return;
+    }
+    l.sites.forEach((at, k) => this.addSite(at, i32.filter((j) => isLive(l, k, j))));
   }
 
-  /** Whether the instruction is a call to spill around. */
-  isSite(m: WasmModule, ins: Instr): boolean {
-    if (this.locals.length === 0) return false;
+  private addSite(at: number, locals: number[]): void {
+    if (locals.length === 0) return;
+    this.siteOf.set(at, this.siteLocals.length);
+    this.siteLocals.push(locals);
+  }
+
+  /** Whether the instruction is a call that can reach a scan. */
+  private isCallToSpillAround(m: WasmModule, ins: Instr): boolean {
     if (ins.op === 0x10) return this.plan.reaches[ins.index] === 1;
     if (ins.op === 0x11) return this.plan.indirectSignatures.has(signature(m.types[ins.index]));
     return false;
   }
 
-  /** SP -= slot; the locals stored at SP + 4j (by the helper, which gets them as arguments). */
-  save(w: ByteWriter): void {
-    if (this.helper >= 0) {
-      for (const local of this.locals) { w.u8(0x20); w.u32(local); }
-      w.u8(0x10); w.u32(this.helper);
+  /** The site number of the instruction at this offset, or -1: not a spill site. */
+  siteAt(start: number): number {
+    return this.siteOf.get(start) ?? -1;
+  }
+
+  /** SP -= slot; the site's live locals stored at SP + 4j (by the helper, which gets them as arguments). */
+  save(w: ByteWriter, site: number): void {
+    const locals = this.siteLocals[site]!;
+    const helper = this.helpers.get(locals.length);
+    if (helper !== undefined) {
+      for (const local of locals) { w.u8(0x20); w.u32(local); }
+      w.u8(0x10); w.u32(helper);
       return;
     }
     const sp = this.plan.stackPointerGlobal;
     w.u8(0x23); w.u32(sp);
-    w.u8(0x41); w.s32(this.slot);
+    w.u8(0x41); w.s32(slotBytes(locals.length));
     w.u8(0x6b);                       // i32.sub
     w.u8(0x24); w.u32(sp);
-    this.locals.forEach((local, j) => {
+    locals.forEach((local, j) => {
       w.u8(0x23); w.u32(sp);
       w.u8(0x20); w.u32(local);
       w.u8(0x36); w.u32(2); w.u32(4 * j);   // i32.store align=4 offset=4j
     });
   }
 
-  /** SP += slot. */
-  restore(w: ByteWriter): void {
+  /** SP += the site's slot. */
+  restore(w: ByteWriter, site: number): void {
     const sp = this.plan.stackPointerGlobal;
     w.u8(0x23); w.u32(sp);
-    w.u8(0x41); w.s32(this.slot);
+    w.u8(0x41); w.s32(slotBytes(this.siteLocals[site]!.length));
     w.u8(0x6a);                       // i32.add
     w.u8(0x24); w.u32(sp);
   }
