@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC15', digest: '93b86b8d0161fa16c36c745257b9a4e68130b8b601635a588b4181254192eda5' };
+const PINNED = { version: 'KMLC16', digest: '9c7b20826ead5d1dce3191ea72270e275a411c5b3b091f6449ed9a478c63aaa2' };
 
 function outputDigest(): string {
   const h = createHash('sha256');
