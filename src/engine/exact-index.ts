@@ -6,6 +6,7 @@
  *              object table, whose starts are sorted, searched from a cursor (address-run.ts)
  *   map        other objects in the 16 MiB-aligned window of addresses of the first of them
  *              (a wasm heap's first 16 MiB): slot + 1 per 16-byte granule, one object a granule
+ *              (direct-map.ts)
  *   unindexed  other objects created since the last sync, in creation order (slot ids)
  *   hash       everything else (ptr-hash.ts)
  *
@@ -14,7 +15,7 @@
  * next free, and a hash probe and backward shift at its own free; most of that code runs before
  * V8 has optimised it (a run reaches the engine with a few hundred thousand such events), and
  * compiling it was most of the engine's CPU there. The map is one store and one load. It covers
- * 16 MiB of addresses (4 MiB, committed only where objects lie: see mapPages); a heap past it, or a second
+ * 16 MiB of addresses (4 MiB, committed only where objects lie); a heap past it, or a second
  * object starting in the same granule (an allocator packing blocks closer than 16 bytes), takes
  * the other parts.
  *
@@ -50,6 +51,7 @@
 
 import { AddressRun } from './address-run.js';
 import { F_ALLOCATED, type ObjectTable } from './object-table.js';
+import { DirectMap } from './direct-map.js';
 import { PtrHash } from './ptr-hash.js';
 import { mutableFields } from './v8-fields.js';
 
@@ -84,19 +86,6 @@ const DEAD_MAX = 4096;
 /** An entry of `unindexed` whose object a scan dropped. */
 const GONE = 0xffffffff;
 const BREAK_SHIFT = 6;
-/** The map's window: the 16 MiB-aligned 16 MiB of addresses holding the first object it takes. */
-const MAP_WINDOW = 1 << 24;
-/** Bytes per map entry's granule (log2): dlmalloc's chunks are at least 16 bytes apart. */
-const GRANULE_SHIFT = 4;
-/** Map entries per page of the map (log2): 4 KiB of entries. */
-const MAP_PAGE_SHIFT = 10;
-
-function bitCount(w: number): number {
-  let n = 0;
-  for (let v = w >>> 0; v !== 0; v &= v - 1) n++;
-  return n;
-}
-
 export interface IndexEvents {
   /** The object in slot `dropped` starts where live object `kept` does: it was released. */
   duplicate(dropped: number, start: number, size: number, kept: number): void;
@@ -122,29 +111,17 @@ export class ExactIndex {
   private pagesDirty = false;
   /** Its memory was lent (lend): the index holds nothing until restore() puts the objects back. */
   private lent = false;
-  /** slot + 1 per granule of [mapBase, mapBase + MAP_WINDOW); empty until the first object. */
-  private map = new Int32Array(0);
-  private mapBase = 0;
-  /**
-   * One bit per 4 KiB page of the map (1024 granules): an entry of the page was written since
-   * the map was made. The map's other pages are neither written nor read: on some kernels (this
-   * project's benchmark machine) a read of a fresh page commits it as a write does, and the
-   * duplicate check of every object added (mapped) read the map at the object's granule: a
-   * parse tree built in the run committed the whole 4 MiB (JSON's peak, issue 15).
-   */
-  private mapPages = new Int32Array(MAP_WINDOW >>> (GRANULE_SHIFT + MAP_PAGE_SHIFT + 5));
+  private readonly map: DirectMap;
 
   constructor(private readonly t: ObjectTable, private readonly on: IndexEvents) {
     this.hash = new PtrHash(() => t.start);
     this.run = new AddressRun(t);
-    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'missed', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state', 'map', 'mapBase']);
+    this.map = new DirectMap(t);
+    mutableFields(this, ['unindexed', 'nUnindexed', 'runOn', 'lastStart', 'missed', 'breaks', 'allocs', 'hashedPages', 'pagesDirty', 'lent', 'state']);
   }
 
   get bytes(): number {
-    // The map's 4 MiB are address space: count the pages written.
-    let map = 0;
-    if (this.map.length !== 0) for (const w of this.mapPages) map += bitCount(w) << 12;
-    return this.hash.bytes + this.unindexed.byteLength + map;
+    return this.hash.bytes + this.unindexed.byteLength + this.map.bytes;
   }
 
   /** Whether the hash is at its largest and full (no object can be created). */
@@ -170,7 +147,7 @@ export class ExactIndex {
       }
       if (joins) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
-        const inMap = this.mapped(start);
+        const inMap = this.map.find(start);
         if (inMap >= 0) {
           this.dropDuplicate(s, inMap);
           return true;
@@ -188,12 +165,12 @@ export class ExactIndex {
       this.dropDuplicate(s, older);
       return true;
     }
-    const g = this.granule(start);
+    const g = this.map.granule(start);
     if (g >= 0) {
-      const e = this.occupant(g);
+      const e = this.map.occupant(g);
       if (e < 0) {
         if (this.mayBeHashed(start) && this.duplicateInHash(s, start)) return this.state;
-        this.putMap(g, s);
+        this.map.put(g, s);
         return true;
       }
       if (this.t.start[e] === start) {
@@ -209,59 +186,6 @@ export class ExactIndex {
 
   /** False once the hash was found full (the detector stops). */
   private state = true;
-
-  /** The map's window is the one holding `start` (the first object it could take). */
-  private openMap(start: number): void {
-    this.mapBase = (start - (start % MAP_WINDOW)) >>> 0;
-    this.map = new Int32Array(MAP_WINDOW >>> GRANULE_SHIFT);
-    this.mapPages.fill(0);
-  }
-
-  /** Whether an entry of granule g's page of the map was ever written (else it holds 0). */
-  private pageWritten(g: number): boolean {
-    return (this.mapPages[g >>> (MAP_PAGE_SHIFT + 5)] & (1 << ((g >>> MAP_PAGE_SHIFT) & 31))) !== 0;
-  }
-
-  /** The granule of `start` in the map's window (the map made at first use), or -1 outside it. */
-  private granule(start: number): number {
-    if (this.map.length === 0) this.openMap(start);
-    const d = (start - this.mapBase) >>> 0;
-    return d < MAP_WINDOW ? d >>> GRANULE_SHIFT : -1;
-  }
-
-  /** The live object that entry g names (it starts in granule g), or -1: the granule is free. */
-  private occupant(g: number): number {
-    if (!this.pageWritten(g)) return -1;
-    const e = this.map[g] - 1;
-    return e >= 0 && this.validEntry(e, g) ? e : -1;
-  }
-
-  private putMap(g: number, s: number): void {
-    this.map[g] = s + 1;
-    this.mapPages[g >>> (MAP_PAGE_SHIFT + 5)] |= 1 << ((g >>> MAP_PAGE_SHIFT) & 31);
-  }
-
-  /** Whether slot e is live and starts in granule g of the map's window. */
-  private validEntry(e: number, g: number): boolean {
-    const t = this.t;
-    return (t.flags[e] & F_ALLOCATED) !== 0 && ((t.start[e] - this.mapBase) >>> 0) >>> GRANULE_SHIFT === g;
-  }
-
-  /** The live object of the map starting at ptr, or -1. */
-  private mapped(ptr: number): number {
-    if (this.map.length === 0) return -1;
-    const d = (ptr - this.mapBase) >>> 0;
-    if (d >= MAP_WINDOW || !this.pageWritten(d >>> GRANULE_SHIFT)) return -1;
-    const e = this.map[d >>> GRANULE_SHIFT] - 1;
-    return e >= 0 && this.t.start[e] === ptr && (this.t.flags[e] & F_ALLOCATED) !== 0 ? e : -1;
-  }
-
-  /** Removes the live object starting at ptr from the map and returns its slot, or -1. */
-  private unmap(ptr: number): number {
-    const e = this.mapped(ptr);
-    if (e >= 0) this.map[((ptr - this.mapBase) >>> 0) >>> GRANULE_SHIFT] = 0;
-    return e;
-  }
 
   private mayBeHashed(start: number): boolean {
     const page = start >>> 12;
@@ -312,8 +236,8 @@ export class ExactIndex {
   private readonly rehome = (s: number): void => {
     const t = this.t;
     if (!(t.flags[s] & F_ALLOCATED)) return;
-    const g = this.granule(t.start[s]);
-    if (g >= 0 && this.occupant(g) < 0) this.putMap(g, s);
+    const g = this.map.granule(t.start[s]);
+    if (g >= 0 && this.map.occupant(g) < 0) this.map.put(g, s);
     else this.pushUnindexed(s);
   };
 
@@ -388,7 +312,7 @@ export class ExactIndex {
       const s = this.run.take(ptr);
       if (s >= 0) return s;
     }
-    const m = this.unmap(ptr);
+    const m = this.map.take(ptr);
     if (m >= 0) return m;
     if (!this.syncUnindexed()) return -1;
     if (this.hash.entries === 0) return -1;
@@ -407,28 +331,28 @@ export class ExactIndex {
   /** The live object starting at ptr (after sync), or -1. */
   find(ptr: number): number {
     if (this.lent) this.restore();
-    const m = this.mapped(ptr);
+    const m = this.map.find(ptr);
     return m >= 0 ? m : this.hash.find(ptr);
   }
 
   /** Removes ptr (after sync); returns its slot or -1. */
   remove(ptr: number): number {
     if (this.lent) this.restore();
-    const m = this.unmap(ptr);
+    const m = this.map.take(ptr);
     return m >= 0 ? m : this.hash.remove(ptr);
   }
 
   /** Indexes a re-created object (after sync): -1, or not -1 when it could not be placed. */
   insertSynced(ptr: number, s: number): number {
     if (this.lent) this.restore();
-    const m = this.mapped(ptr);
+    const m = this.map.find(ptr);
     return m >= 0 ? m : this.hash.insert(ptr, s);
   }
 
   /** A scan dropped slot s (starting at start): wherever it is indexed, it is no more. */
   drop(start: number, s: number): void {
     if (this.lent) this.restore();
-    if (this.mapped(start) === s) this.unmap(start);
+    if (this.map.find(start) === s) this.map.take(start);
     if (this.hash.find(start) === s) this.hash.remove(start);
     // Not left in `unindexed`, where the slot, once reused, would be indexed a second time.
     const pending = this.unindexed;
@@ -445,7 +369,7 @@ export class ExactIndex {
     this.run.letGo();
     const parts = [this.hash.take()];
     // Not lent: its resident pages are scattered over 4 MiB. Dropped, and made again at next use.
-    this.map = new Int32Array(0);
+    this.map.drop();
     this.nUnindexed = 0;
     this.forgetHashedPages();
     this.lent = true;
@@ -469,6 +393,6 @@ export class ExactIndex {
     this.forgetHashedPages();
     this.nUnindexed = 0;
     this.unindexed = new Uint32Array(16);
-    this.map = new Int32Array(0);
+    this.map.drop();
   }
 }
