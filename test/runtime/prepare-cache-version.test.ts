@@ -14,7 +14,7 @@ import { staticLayout } from '../../src/wasm/layout/index.js';
 import { CACHE_VERSION } from '../../src/wasm/runtime/prepare-cache.js';
 import { fixture } from './helpers.js';
 
-const PINNED = { version: 'KMLC16', digest: '9c7b20826ead5d1dce3191ea72270e275a411c5b3b091f6449ed9a478c63aaa2' };
+const PINNED = { version: 'KMLC18', digest: 'b3b1fd7d828bf8bf7b52d0e1ebc60e3f02c818a59288c5e8822c29cf9d98d354' };
 
 function outputDigest(): string {
   const h = createHash('sha256');

@@ -30,10 +30,13 @@
  * Which calls: a function reaches a target through direct calls, or through a call_indirect
  * whose type (compared by signature) is the type of a table function that reaches one; computed
  * to a fixed point. Which locals: the i32 locals live right after the call (some path reads them
- * before writing them; liveness.ts), all of them where the analysis is unsure. A dead local can
- * never be read again, so a block it alone references is unreachable for the program: reporting
- * it is right (LeakSanitizer may miss it, in a stale register). Storing only the live ones cuts
- * sqlite's spill work: bench/RESULTS.md, "Spill liveness".
+ * before writing them; liveness.ts), all of them where the analysis is unsure, and all of them
+ * at a call the compiler marked as never returning (`unreachable` after it: exit(), abort()),
+ * where every local is dead yet a native frame still holds its pointers for LeakSanitizer's exit
+ * check. A dead local can never be read again, so a block it alone references below a call that
+ * returns is unreachable for the program: reporting it is right (LeakSanitizer may miss it, in a
+ * stale register). Storing only the live ones cuts sqlite's spill work: bench/RESULTS.md,
+ * "Spill liveness".
  *
  * Invariants: nothing is inserted when the module has no stack pointer or no target import; the
  * program's results, memory outside its own free stack space, and control flow are unchanged.
@@ -170,13 +173,23 @@ export class FunctionSpill {
     }
     if (i32.length === 0 || !body) return;
     const isSite = (ins: Instr): boolean => this.isCallToSpillAround(m, ins);
+    // A site whose call never returns (the compiler put `unreachable` after it: exit(), abort())
+    // keeps every i32 local: nothing is live after it, yet a native frame there still holds its
+    // pointers in registers or slots that LeakSanitizer's exit check scans (`p = malloc(n); ...;
+    // exit(0)` is no leak for it at -O2, and none for us).
+    const noReturn = new Set<number>();
+    let last = -1;
+    walkInstructions(m.bytes, body.codeStart, body.end, (ins) => {
+      if (ins.op === 0x00 && last >= 0) noReturn.add(last);
+      last = isSite(ins) ? ins.start : -1;
+    }, false);
     const l = liveAtSites(m.bytes, body.codeStart, body.end, next, isSite);
     if (l === null) {
       // Unsure: every i32 local at every site, as before the analysis.
       walkInstructions(m.bytes, body.codeStart, body.end, (ins) => { if (isSite(ins)) this.addSite(ins.start, i32); }, false);
       return;
     }
-    l.sites.forEach((at, k) => this.addSite(at, i32.filter((j) => isLive(l, k, j))));
+    l.sites.forEach((at, k) => this.addSite(at, noReturn.has(at) ? i32 : i32.filter((j) => isLive(l, k, j))));
   }
 
   private addSite(at: number, locals: number[]): void {

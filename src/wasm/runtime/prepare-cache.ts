@@ -28,7 +28,7 @@ import { DATA, checksumKernel } from './checksum-kernel.js';
  * change to what instrument() or staticLayout() produce must bump this, or runs would be served
  * rewrites from the old code. test/runtime/prepare-cache-version.test.ts fails until it is bumped.
  */
-export const CACHE_VERSION = 'KMLC16';
+export const CACHE_VERSION = 'KMLC18';
 const MAGIC = CACHE_VERSION + '\n';
 const DIGEST = 8;   // checksum() of everything after it: a flipped bit anywhere is a miss
 
