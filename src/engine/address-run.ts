@@ -28,13 +28,11 @@ const GAP_MAX = 16;
 export class AddressRun {
   /** Foreign slots in the range (stale once the range is let go: reset at the next first member). */
   private foreign = 0;
-  private firstKey = 0;
-  private lastKey = 0;
   /** Where the last look-up found its member. */
   private cursor = 0;
 
   constructor(private readonly t: ObjectTable) {
-    mutableFields(this, ['foreign', 'firstKey', 'lastKey', 'cursor']);
+    mutableFields(this, ['foreign', 'cursor']);
   }
 
   /** Live members. */
@@ -47,9 +45,13 @@ export class AddressRun {
     return this.t.runMembers === 0;
   }
 
-  /** Whether start lies above every member's (an object there may join). */
+  /**
+   * Whether start lies above every member's (an object there may join). The range's first and
+   * last slots are always members (it starts and ends at an appended object), and keep their
+   * starts while the range lasts: the lowest and highest keys.
+   */
   above(start: number): boolean {
-    return this.t.runMembers === 0 || start > this.lastKey;
+    return this.t.runMembers === 0 || start > this.t.start[this.t.runHi - 1];
   }
 
   /** Whether the object in slot s may join: the run is empty, or s follows it past live slots only. */
@@ -62,11 +64,10 @@ export class AddressRun {
     return true;
   }
 
-  /** Appends the object in slot s starting at start (above() and reaches(s) hold). */
-  append(start: number, s: number): void {
+  /** Appends the object in slot s (above(its start) and reaches(s) hold). */
+  append(s: number): void {
     const t = this.t;
     if (t.runMembers === 0) {
-      this.firstKey = start;
       this.foreign = 0;
       this.cursor = s;
     } else if (s !== t.runHi) {
@@ -74,7 +75,6 @@ export class AddressRun {
       for (let g = t.runHi; g < s; g++) flags[g] |= F_FOREIGN;
       this.foreign += s - t.runHi;
     }
-    this.lastKey = start;
     t.joinRun(s);
   }
 
@@ -145,9 +145,9 @@ export class AddressRun {
    * galloping outwards from the cursor, then by halves.
    */
   private indexOf(ptr: number): number {
-    if (ptr < this.firstKey || ptr > this.lastKey) return -1;
     const lo = this.t.runLo;
     const hi = this.t.runHi;
+    if (ptr < this.t.start[lo] || ptr > this.t.start[hi - 1]) return -1;
     const c = this.cursor >= lo && this.cursor < hi ? this.cursor : hi - 1;
     // Frees near the previous one first (a parse tree freed as it was built: json's frees are
     // the next slot's, two on or one back 71% of the time).

@@ -45,8 +45,8 @@
  *   dropped at once (the newer object, with the warning); duplicates within the hash and
  *   `unindexed` are found when they meet at a sync, and any left at a scan by its snapshot.
  * - An entry of `unindexed` whose slot was dropped by a scan is skipped (GONE); the owner tells
- *   the index (drop), so that the run's count of live objects stays exact and no entry of
- *   `unindexed` names a slot that the table reuses.
+ *   the index (drop), so that no entry of `unindexed` names a slot that the table reuses. (The
+ *   run needs no telling: the table counts every release of its members.)
  */
 
 import { AddressRun } from './address-run.js';
@@ -155,7 +155,7 @@ export class ExactIndex {
         // Checked again: the look-up in the hash may have dropped a duplicate in a slot the run
         // was to step over (a dead slot on the free list must not enter the run's range).
         if (this.run.reaches(s)) {
-          this.run.append(start, s);
+          this.run.append(s);
           return true;
         }
       }

@@ -177,19 +177,18 @@ export class FunctionSpill {
     // keeps every i32 local: nothing is live after it, yet a native frame there still holds its
     // pointers in registers or slots that LeakSanitizer's exit check scans (`p = malloc(n); ...;
     // exit(0)` is no leak for it at -O2, and none for us).
+    const sites: number[] = [];
     const noReturn = new Set<number>();
-    let last = -1;
+    let afterSite = false;
     walkInstructions(m.bytes, body.codeStart, body.end, (ins) => {
-      if (ins.op === 0x00 && last >= 0) noReturn.add(last);
-      last = isSite(ins) ? ins.start : -1;
+      if (ins.op === 0x00 && afterSite) noReturn.add(sites[sites.length - 1]!);
+      afterSite = isSite(ins);
+      if (afterSite) sites.push(ins.start);
     }, false);
+    // Null: unsure, every i32 local at every site, as before the analysis. (Its sites are these,
+    // in the same body order.)
     const l = liveAtSites(m.bytes, body.codeStart, body.end, next, isSite);
-    if (l === null) {
-      // Unsure: every i32 local at every site, as before the analysis.
-      walkInstructions(m.bytes, body.codeStart, body.end, (ins) => { if (isSite(ins)) this.addSite(ins.start, i32); }, false);
-      return;
-    }
-    l.sites.forEach((at, k) => this.addSite(at, noReturn.has(at) ? i32 : i32.filter((j) => isLive(l, k, j))));
+    sites.forEach((at, k) => this.addSite(at, l === null || noReturn.has(at) ? i32 : i32.filter((j) => isLive(l, k, j))));
   }
 
   private addSite(at: number, locals: number[]): void {
